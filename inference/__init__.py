@@ -1,0 +1,67 @@
+"""Music engines behind one small protocol.
+
+    from inference import get_engine
+    engine = get_engine("composer")   # "composer" | "acestep" | "auto" | "fixed"
+    engine.setup()
+    audio = engine.generate(prompt="...", duration=30)   # float32 (frames, 2) at 48 kHz
+
+Engine modules are imported lazily so that importing this package never pulls
+in torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+from inference.base import (
+    CHANNELS,
+    SAMPLE_RATE,
+    Engine,
+    EngineError,
+    EngineSetupError,
+    InvalidAudioError,
+    OutOfMemoryError,
+    check_audio,
+    check_inputs,
+)
+
+__all__ = [
+    "CHANNELS",
+    "SAMPLE_RATE",
+    "Engine",
+    "EngineError",
+    "EngineSetupError",
+    "InvalidAudioError",
+    "OutOfMemoryError",
+    "check_audio",
+    "check_inputs",
+    "get_engine",
+    "resolve_name",
+    "ENGINE_NAMES",
+]
+
+# name -> "module:factory"; each factory takes no arguments and reads its own
+# settings from the environment.
+_REGISTRY = {
+    "composer": "inference.composer:ComposerEngine",
+    "acestep": "inference.acestep:AceStepEngine",
+    "fixed": "inference.fixed:FixedLatencyEngine",
+}
+ENGINE_NAMES = ("auto", *_REGISTRY)
+
+
+def resolve_name(name: str | None = None) -> str:
+    """Map "auto"/None to a concrete engine name using the environment."""
+    name = (name or os.environ.get("ENGINE") or "auto").strip().lower()
+    if name == "auto":
+        return "acestep" if os.environ.get("ACESTEP_MODEL_DIR") else "composer"
+    if name not in _REGISTRY:
+        raise ValueError(f"`ENGINE` must be one of {', '.join(ENGINE_NAMES)}, got {name!r}")
+    return name
+
+
+def get_engine(name: str | None = None) -> Engine:
+    module_name, _, attr = _REGISTRY[resolve_name(name)].partition(":")
+    factory = getattr(importlib.import_module(module_name), attr)
+    return factory()

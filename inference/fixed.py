@@ -1,0 +1,47 @@
+"""A fixed-latency engine for tests and benchmarks.
+
+It sleeps ``FIXED_ENGINE_MS`` milliseconds (spread over ``FIXED_ENGINE_STEPS``
+progress steps) and returns quiet seeded noise, so the service's own costs can
+be measured without an engine's speed hiding them.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from inference.base import SAMPLE_RATE, check_inputs, resolve_seed
+
+
+class FixedLatencyEngine:
+    name = "fixed"
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, latency_ms: float | None = None, steps: int | None = None) -> None:
+        self.latency_ms = float(
+            os.environ.get("FIXED_ENGINE_MS", "50") if latency_ms is None else latency_ms
+        )
+        self.steps = int(os.environ.get("FIXED_ENGINE_STEPS", "4") if steps is None else steps)
+        if self.latency_ms < 0 or self.steps < 1:
+            raise ValueError("`FIXED_ENGINE_MS` must be >= 0 and `FIXED_ENGINE_STEPS` >= 1")
+
+    def setup(self) -> None:
+        pass
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "model": f"fixed-{self.latency_ms:g}ms"}
+
+    def understand(self, *, prompt, duration, genre=None, seed=None) -> dict:
+        return {"latency_ms": self.latency_ms}
+
+    def generate(self, *, prompt, duration, genre=None, seed=None, progress=None) -> np.ndarray:
+        check_inputs(prompt, duration, genre, seed)
+        rng = np.random.default_rng(resolve_seed(seed))
+        for step in range(self.steps):
+            time.sleep(self.latency_ms / 1000 / self.steps)
+            if progress is not None:
+                progress((step + 1) / self.steps)
+        noise = rng.standard_normal((duration * SAMPLE_RATE, 2), dtype=np.float32)
+        return noise * np.float32(0.05)
