@@ -1,0 +1,55 @@
+"""Every Celery setting of the service lives here (read by tasks.app)."""
+
+from tasks.settings import get_settings
+
+_settings = get_settings()
+_max_soft, _max_hard = _settings.time_limits(120)
+
+broker_url = _settings.redis_url_for("broker")
+result_backend = _settings.redis_url_for("results")
+result_expires = _settings.retention_hours * 3600
+
+# JSON only, everywhere: no pickle can reach a worker.
+task_serializer = "json"
+result_serializer = "json"
+accept_content = ["json"]
+event_serializer = "json"
+result_accept_content = ["json"]
+
+# A job is acknowledged only after it ran; if its worker process dies the
+# message goes back to the queue instead of being lost.
+task_acks_late = True
+task_reject_on_worker_lost = True
+worker_prefetch_multiplier = 1
+worker_cancel_long_running_tasks_on_connection_loss = True
+broker_connection_retry_on_startup = True
+
+# A message not acknowledged within this time is handed to another worker, so
+# it must exceed the longest hard time limit or long jobs would run twice.
+broker_transport_options = {"visibility_timeout": max(3600, _max_hard * 2)}
+result_backend_transport_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
+redis_socket_timeout = 5
+redis_socket_connect_timeout = 2
+
+task_default_queue = "music"
+task_routes = {
+    "music.generate": {"queue": "music"},
+    "music.purge_expired": {"queue": "maintenance"},
+}
+task_track_started = True
+task_send_sent_event = True
+worker_send_task_events = True
+
+# Defaults for callers that do not pass limits (batch scripts): the longest
+# duration's limits. The API passes limits scaled to each job's duration.
+task_soft_time_limit = _max_soft
+task_time_limit = _max_hard
+
+# Model load happens in worker_process_init; give it time before Celery
+# decides the pool child is stuck.
+worker_proc_alive_timeout = 600
+worker_hijack_root_logger = False
+
+beat_schedule = {
+    "purge-expired-audio": {"task": "music.purge_expired", "schedule": 3600.0},
+}

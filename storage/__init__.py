@@ -1,0 +1,46 @@
+"""Audio object storage chosen by ``STORAGE_URL``.
+
+    file:///abs/path      -> FileStorage (the default for `make run`)
+    s3://bucket/prefix    -> S3Storage (boto3; S3_ENDPOINT_URL for MinIO/R2)
+
+Keys are always ``audio/{job_id}.wav``; anything else is refused, so no caller
+can reach an object outside ``audio/``. Storage knows nothing of HTTP.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import unquote, urlsplit
+
+from storage.base import (
+    CHUNK_SIZE,
+    ObjectInfo,
+    ObjectNotFound,
+    Storage,
+    StorageError,
+    audio_key,
+    check_key,
+)
+
+__all__ = [
+    "CHUNK_SIZE",
+    "ObjectInfo",
+    "ObjectNotFound",
+    "Storage",
+    "StorageError",
+    "audio_key",
+    "check_key",
+    "open_storage",
+]
+
+
+def open_storage(url: str, *, endpoint_url: str | None = None) -> Storage:
+    parts = urlsplit(url)
+    if parts.scheme == "file":
+        from storage.filesystem import FileStorage
+
+        return FileStorage(unquote(parts.path))
+    if parts.scheme == "s3":
+        from storage.s3 import S3Storage
+
+        return S3Storage(parts.netloc, parts.path.strip("/"), endpoint_url=endpoint_url or None)
+    raise ValueError(f"STORAGE_URL must be file:///abs/path or s3://bucket/prefix, got {url!r}")

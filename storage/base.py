@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Protocol
+
+CHUNK_SIZE = 256 * 1024
+_KEY_RE = re.compile(r"^audio/[A-Za-z0-9_-]{1,64}\.wav$")
+
+
+class StorageError(RuntimeError):
+    """A transient failure talking to the store; the caller may retry."""
+
+
+class ObjectNotFound(KeyError):
+    pass
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    key: str
+    size: int
+    modified: datetime
+
+
+def audio_key(job_id: str) -> str:
+    return check_key(f"audio/{job_id}.wav")
+
+
+def check_key(key: str) -> str:
+    if not _KEY_RE.match(key):
+        raise ValueError(f"storage key {key!r} is outside audio/ or malformed")
+    return key
+
+
+class Storage(Protocol):
+    def put_file(self, key: str, path: Path, content_type: str = "audio/wav") -> None: ...
+
+    def stat(self, key: str) -> ObjectInfo: ...
+
+    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield bytes [start, end) in chunks of at most CHUNK_SIZE."""
+        ...
+
+    def download(self, key: str, dest: Path) -> None: ...
+
+    def delete(self, key: str) -> None: ...
+
+    def list(self) -> Iterator[ObjectInfo]:
+        """Every object under audio/."""
+        ...
+
+    def ping(self) -> None: ...

@@ -1,0 +1,87 @@
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+from storage.base import CHUNK_SIZE, ObjectInfo, ObjectNotFound, StorageError, check_key
+
+
+class FileStorage:
+    def __init__(self, root: str | os.PathLike) -> None:
+        self.root = Path(root)
+        if not self.root.is_absolute():
+            raise ValueError(f"file storage root must be absolute, got {root!r}")
+
+    def _path(self, key: str) -> Path:
+        return self.root / check_key(key)
+
+    def put_file(self, key: str, path: Path, content_type: str = "audio/wav") -> None:
+        dest = self._path(key)
+        try:
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            # Copy beside the destination, then rename: readers never see half a file.
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".upload-")
+            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
+                shutil.copyfileobj(src, out, CHUNK_SIZE)
+            os.replace(tmp, dest)
+        except OSError as exc:
+            raise StorageError(f"could not write {key}: {exc.strerror or exc}") from exc
+
+    def stat(self, key: str) -> ObjectInfo:
+        try:
+            st = self._path(key).stat()
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        try:
+            handle = open(self._path(key), "rb")
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+        return self._read(handle, start, end)
+
+    @staticmethod
+    def _read(handle, start: int, end: int | None) -> Iterator[bytes]:
+        with handle:
+            handle.seek(start)
+            remaining = None if end is None else end - start
+            while remaining is None or remaining > 0:
+                size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
+                chunk = handle.read(size)
+                if not chunk:
+                    return
+                if remaining is not None:
+                    remaining -= len(chunk)
+                yield chunk
+
+    def download(self, key: str, dest: Path) -> None:
+        try:
+            shutil.copyfile(self._path(key), dest)
+        except FileNotFoundError:
+            raise ObjectNotFound(key) from None
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def list(self) -> Iterator[ObjectInfo]:
+        folder = self.root / "audio"
+        if not folder.is_dir():
+            return
+        for path in folder.glob("*.wav"):
+            st = path.stat()
+            yield ObjectInfo(
+                f"audio/{path.name}", st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)
+            )
+
+    def ping(self) -> None:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StorageError(f"storage root {self.root} is not writable: {exc}") from exc
+        if not os.access(self.root, os.W_OK):
+            raise StorageError(f"storage root {self.root} is not writable")

@@ -1,0 +1,8 @@
+"""The Celery application. `celery -A tasks worker` finds it as `tasks.app`."""
+
+from celery import Celery
+
+app = Celery("music")
+app.config_from_object("celeryconfig")
+# Imported for their task registrations and worker signal handlers.
+app.conf.imports = ("tasks.generate", "tasks.maintenance", "tasks.worker")

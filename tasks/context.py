@@ -1,0 +1,22 @@
+"""Per-process handles on the job store and audio storage."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from storage import Storage, open_storage
+from tasks.jobs import JobStore
+from tasks.redis_client import redis_for
+from tasks.settings import Settings, get_settings
+
+
+@lru_cache(maxsize=4)
+def job_store(settings: Settings | None = None) -> JobStore:
+    settings = settings or get_settings()
+    return JobStore(redis_for(settings, "jobs"), settings.retention_hours * 3600)
+
+
+@lru_cache(maxsize=4)
+def audio_storage(settings: Settings | None = None) -> Storage:
+    settings = settings or get_settings()
+    return open_storage(settings.storage_url, endpoint_url=settings.s3_endpoint_url or None)

@@ -1,0 +1,172 @@
+"""The `music.generate` task: validate -> engine -> storage -> job record."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+import time
+
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+
+from inference import EngineError, check_audio
+from inference.wav import write_wav
+from storage import StorageError, audio_key
+from tasks.app import app
+from tasks.context import audio_storage, job_store
+from tasks.params import InvalidParams, validate
+from tasks.settings import get_settings
+from tasks.worker import current_engine
+
+log = logging.getLogger("tasks.generate")
+
+BATCH_OWNER = "batch"
+
+
+class JobFailed(Exception):
+    """A job ended in `failed`; the message is the user-facing error."""
+
+
+@app.task(
+    name="music.generate",
+    bind=True,
+    acks_late=True,
+    # Redis (job records) briefly unreachable: try again later, same job id.
+    autoretry_for=(redis.ConnectionError, redis.TimeoutError),
+    retry_backoff=2,
+    retry_backoff_max=60,
+    max_retries=5,
+)
+def generate(self, prompt=None, duration=60, genre=None, seed=None):
+    job_id = self.request.id
+    settings = get_settings()
+    jobs = job_store()
+    extra = {"job_id": job_id}
+
+    try:
+        params = validate(prompt, duration, genre, seed)
+    except InvalidParams as exc:
+        jobs.create_if_absent(job_id, BATCH_OWNER, {"prompt": str(prompt)[:500]})
+        jobs.fail(job_id, f"invalid input: {exc}")
+        log.warning("invalid input: %s", exc, extra=extra)
+        raise JobFailed(f"invalid input: {exc}") from None
+
+    if params.seed is None:
+        from inference.base import resolve_seed
+
+        params = type(params)(params.prompt, params.duration, params.genre, resolve_seed(None))
+    jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
+
+    outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
+    if outcome == "finished":  # a redelivered message for a job already done
+        return _result(jobs.get(job_id))
+    if outcome == "gave_up":
+        raise JobFailed(jobs.get(job_id).get("error", "worker lost"))
+    if outcome != "started":  # canceled (or expired) before it could start
+        log.info("not running job in state %s", outcome, extra=extra)
+        return {"job_id": job_id, "status": outcome}
+    record = jobs.get(job_id)
+    params = validate(record["prompt"], record["duration"], record.get("genre"), record["seed"])
+    log.info("job started (attempt %d)", attempts, extra=extra)
+
+    try:
+        return _run(self, jobs, job_id, params, settings)
+    except SoftTimeLimitExceeded:
+        message = "generation took longer than its time limit"
+    except EngineError as exc:
+        message = str(exc)
+    except StorageError:
+        log.exception("storage failed", extra=extra)
+        message = "could not store the audio; please try again"
+    except (redis.ConnectionError, redis.TimeoutError):
+        jobs_retrying(jobs, job_id)
+        raise
+    except Exception:
+        log.exception("generation crashed", extra=extra)
+        message = "internal error while generating the audio"
+    jobs.fail(job_id, message)
+    log.warning("job failed: %s", message, extra=extra)
+    raise JobFailed(message)
+
+
+def jobs_retrying(jobs, job_id: str) -> None:
+    # Marks the next start as a retry rather than a lost worker; best effort
+    # because Redis itself may be what failed.
+    try:
+        jobs.update(job_id, retrying="1")
+    except Exception:
+        pass
+
+
+def _run(task, jobs, job_id, params, settings) -> dict:
+    engine = current_engine()
+    info = engine.describe()
+    understood = engine.understand(
+        prompt=params.prompt, duration=params.duration, genre=params.genre, seed=params.seed
+    )
+    jobs.update(job_id, engine=info.get("engine"), model=info.get("model"), understood=understood)
+
+    last = [-1]
+
+    def progress(fraction: float) -> None:
+        percent = max(0, min(100, int(fraction * 100)))
+        if percent != last[0]:
+            last[0] = percent
+            jobs.set_progress(job_id, percent)
+
+    began = time.monotonic()
+    audio = engine.generate(
+        prompt=params.prompt,
+        duration=params.duration,
+        genre=params.genre,
+        seed=params.seed,
+        progress=progress,
+    )
+    audio = check_audio(audio, params.duration)
+    run_seconds = time.monotonic() - began
+
+    key = audio_key(job_id)
+    _store(audio, engine.sample_rate, key, settings.storage_retries, job_id)
+    del audio
+    jobs.record_runtime(params.duration, time.monotonic() - began)
+    if jobs.finish(job_id, audio_key=key, run_seconds=round(run_seconds, 3)) != "ok":
+        log.warning("job changed state while running", extra={"job_id": job_id})
+    log.info("job finished in %.2fs", run_seconds, extra={"job_id": job_id})
+    return _result(jobs.get(job_id))
+
+
+def _store(audio, sample_rate: int, key: str, retries: int, job_id: str) -> None:
+    storage = audio_storage()
+    fd, tmp = tempfile.mkstemp(suffix=".wav")
+    os.close(fd)
+    try:
+        write_wav(tmp, audio, sample_rate)
+        # Retry the upload in-process with backoff: re-running the task would
+        # render the whole piece again.
+        for attempt in range(retries + 1):
+            try:
+                storage.put_file(key, tmp)
+                return
+            except StorageError as exc:
+                if attempt == retries:
+                    raise
+                delay = min(30.0, 0.5 * 2**attempt)
+                log.warning(
+                    "upload failed (%s); retrying in %.1fs", exc, delay, extra={"job_id": job_id}
+                )
+                time.sleep(delay)
+    finally:
+        os.unlink(tmp)
+
+
+def _result(record: dict) -> dict:
+    return {
+        "job_id": record["job_id"],
+        "audio_key": record.get("audio_key"),
+        "duration": record.get("duration"),
+        "sample_rate": 48000,
+        "channels": 2,
+        "seed": record.get("seed"),
+        "engine": record.get("engine"),
+    }

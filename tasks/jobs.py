@@ -1,0 +1,244 @@
+"""Job records in Redis, separate from Celery's result backend.
+
+A record is a hash ``job:{id}``. Status changes go through Lua scripts so that
+each transition is atomic: a job is started only if still queued (or being
+redelivered), and canceled only if still queued, so no cancel/start race can
+make a canceled job run or a running job report canceled. Every change is also
+published on ``events:{id}`` for live listeners.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import UTC, datetime
+
+import redis
+
+TERMINAL = ("finished", "failed", "canceled")
+STATUSES = ("queued", "started", *TERMINAL)
+JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
+WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
+RUNTIME_KEY = "runtime:{duration}"  # list of recent run times in seconds
+RUNTIME_HISTORY = 50
+
+# Fields stored as JSON so that types survive the round trip.
+_JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds"}
+
+
+def utcnow() -> str:
+    return datetime.now(UTC).isoformat()
+
+
+def job_key(job_id: str) -> str:
+    return f"job:{job_id}"
+
+
+def owner_key(owner: str) -> str:
+    return f"owner:{owner}:jobs"
+
+
+def events_channel(job_id: str) -> str:
+    return f"events:{job_id}"
+
+
+_START = """
+local key = KEYS[1]
+local status = redis.call('HGET', key, 'status')
+if not status then return {'missing', 0} end
+if status ~= 'queued' and status ~= 'started' then return {status, 0} end
+local losses = tonumber(redis.call('HGET', key, 'losses') or '0')
+if status == 'started' and redis.call('HGET', key, 'retrying') ~= '1' then
+  -- started but not retrying: the previous run's worker was lost mid-job
+  losses = losses + 1
+end
+redis.call('HSET', key, 'losses', losses, 'retrying', '0')
+redis.call('ZREM', KEYS[2], ARGV[1])
+if losses >= tonumber(ARGV[3]) then
+  redis.call('HSET', key, 'status', 'failed', 'finished_at', ARGV[2], 'error', ARGV[4])
+  return {'gave_up', losses}
+end
+local attempts = redis.call('HINCRBY', key, 'attempts', 1)
+redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0)
+return {'started', attempts}
+"""
+
+_TRANSITION = """
+local status = redis.call('HGET', KEYS[1], 'status')
+if not status then return 'missing' end
+local allowed = false
+for word in string.gmatch(ARGV[1], '[^,]+') do
+  if word == status then allowed = true end
+end
+if not allowed then return status end
+for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
+redis.call('ZREM', KEYS[2], string.sub(KEYS[1], 5))
+return 'ok'
+"""
+
+
+class JobStore:
+    def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
+        self.r = client
+        self.retention = retention_seconds
+        self._start = client.register_script(_START)
+        self._transition = client.register_script(_TRANSITION)
+
+    # --- records -----------------------------------------------------------
+    def create(self, job_id: str, owner: str, fields: dict, *, queued: bool = True) -> dict:
+        now = utcnow()
+        record = {
+            "job_id": job_id,
+            "owner": owner,
+            "status": "queued",
+            "created_at": now,
+            "enqueued_at": now,
+            "attempts": 0,
+            "losses": 0,
+            **fields,
+        }
+        pipe = self.r.pipeline()
+        pipe.hset(job_key(job_id), mapping=self._encode(record))
+        pipe.expire(job_key(job_id), self.retention)
+        pipe.zadd(owner_key(owner), {job_id: time.time()})
+        pipe.expire(owner_key(owner), self.retention)
+        if queued:
+            pipe.zadd(QUEUE_KEY, {job_id: time.time()}, nx=True)
+        pipe.execute()
+        self.publish(job_id, "queued")
+        return record
+
+    def create_if_absent(self, job_id: str, owner: str, fields: dict) -> bool:
+        """For direct Celery callers: make a record unless the API already did."""
+        if self.r.exists(job_key(job_id)):
+            return False
+        self.create(job_id, owner, fields, queued=False)
+        return True
+
+    def get(self, job_id: str) -> dict | None:
+        raw = self.r.hgetall(job_key(job_id))
+        return self._decode(raw) if raw else None
+
+    def update(self, job_id: str, **fields) -> None:
+        self.r.hset(job_key(job_id), mapping=self._encode(fields))
+
+    def delete(self, job_id: str) -> None:
+        record = self.get(job_id)
+        pipe = self.r.pipeline()
+        pipe.delete(job_key(job_id))
+        pipe.zrem(QUEUE_KEY, job_id)
+        if record:
+            pipe.zrem(owner_key(record["owner"]), job_id)
+        pipe.execute()
+
+    def list_for_owner(
+        self, owner: str, offset: int = 0, limit: int = 20
+    ) -> tuple[list[dict], int]:
+        key = owner_key(owner)
+        ids = [i.decode() for i in self.r.zrevrange(key, offset, offset + limit - 1)]
+        jobs = []
+        for job_id in ids:
+            record = self.get(job_id)
+            if record is None:  # expired: drop the dangling index entry
+                self.r.zrem(key, job_id)
+            else:
+                jobs.append(record)
+        return jobs, self.r.zcard(key)
+
+    # --- transitions ---------------------------------------------------------
+    def start(self, job_id: str, max_losses: int) -> tuple[str, int]:
+        """queued/started(redelivered) -> started. Returns (outcome, attempts)."""
+        error = f"the job was interrupted {max_losses} times (worker lost); giving up"
+        outcome, count = self._start(
+            keys=[job_key(job_id), QUEUE_KEY], args=[job_id, utcnow(), max_losses, error]
+        )
+        outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
+        if outcome in ("started", "gave_up"):
+            self.publish(job_id, "started" if outcome == "started" else "failed")
+        return outcome, int(count)
+
+    def transition(self, job_id: str, allowed_from: tuple[str, ...], **fields) -> str:
+        """Set fields only if the current status is in allowed_from; returns 'ok' or it."""
+        args = [",".join(allowed_from)]
+        for name, value in self._encode(fields).items():
+            args += [name, value]
+        result = self._transition(keys=[job_key(job_id), QUEUE_KEY], args=args)
+        result = result.decode() if isinstance(result, bytes) else result
+        if result == "ok" and "status" in fields:
+            self.publish(job_id, fields["status"])
+        return result
+
+    def cancel(self, job_id: str) -> str:
+        return self.transition(job_id, ("queued",), status="canceled", finished_at=utcnow())
+
+    def finish(self, job_id: str, **fields) -> str:
+        return self.transition(
+            job_id, ("started",), status="finished", finished_at=utcnow(), progress=100, **fields
+        )
+
+    def fail(self, job_id: str, error: str) -> str:
+        return self.transition(
+            job_id, ("queued", "started"), status="failed", finished_at=utcnow(), error=error
+        )
+
+    def set_progress(self, job_id: str, percent: int) -> None:
+        self.r.hset(job_key(job_id), "progress", percent)
+        self.publish(job_id, "progress", {"progress": percent})
+
+    # --- queue and estimates ------------------------------------------------
+    def queue_position(self, job_id: str) -> int | None:
+        rank = self.r.zrank(QUEUE_KEY, job_id)
+        return None if rank is None else rank + 1
+
+    def jobs_ahead(self, job_id: str) -> list[str]:
+        rank = self.r.zrank(QUEUE_KEY, job_id)
+        if not rank:
+            return []
+        return [i.decode() for i in self.r.zrange(QUEUE_KEY, 0, rank - 1)]
+
+    def queue_depth(self) -> int:
+        return self.r.zcard(QUEUE_KEY)
+
+    def record_runtime(self, duration: int, seconds: float) -> None:
+        key = RUNTIME_KEY.format(duration=duration)
+        pipe = self.r.pipeline()
+        pipe.lpush(key, f"{seconds:.3f}")
+        pipe.ltrim(key, 0, RUNTIME_HISTORY - 1)
+        pipe.execute()
+
+    def mean_runtime(self, duration: int) -> float | None:
+        values = self.r.lrange(RUNTIME_KEY.format(duration=duration), 0, -1)
+        return sum(float(v) for v in values) / len(values) if values else None
+
+    def heartbeat(self, hostname: str) -> None:
+        self.r.zadd(WORKERS_KEY, {hostname: time.time()})
+
+    def forget_worker(self, hostname: str) -> None:
+        self.r.zrem(WORKERS_KEY, hostname)
+
+    def live_workers(self, within: float = 15.0) -> int:
+        return self.r.zcount(WORKERS_KEY, time.time() - within, "+inf")
+
+    # --- events ---------------------------------------------------------------
+    def publish(self, job_id: str, event: str, data: dict | None = None) -> None:
+        self.r.publish(events_channel(job_id), json.dumps({"event": event, **(data or {})}))
+
+    # --- encoding -------------------------------------------------------------
+    @staticmethod
+    def _encode(fields: dict) -> dict:
+        out = {}
+        for name, value in fields.items():
+            if value is None:
+                continue
+            out[name] = json.dumps(value) if name in _JSON_FIELDS else str(value)
+        return out
+
+    @staticmethod
+    def _decode(raw: dict) -> dict:
+        record = {}
+        for name, value in raw.items():
+            name, value = name.decode(), value.decode()
+            record[name] = json.loads(value) if name in _JSON_FIELDS else value
+        return record

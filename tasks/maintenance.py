@@ -1,0 +1,16 @@
+"""Periodic housekeeping tasks (run by beat on the `maintenance` queue)."""
+
+from __future__ import annotations
+
+import logging
+
+from tasks.app import app
+
+log = logging.getLogger("tasks.maintenance")
+
+
+@app.task(name="music.purge_expired")
+def purge_expired() -> dict:
+    from tasks.retention import purge
+
+    return purge()

@@ -1,0 +1,185 @@
+"""The service's one typed settings object, read from the environment once.
+
+Every variable is listed in README.md. A bad value stops start-up with a
+message naming the variable, instead of surfacing later as an odd error.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# One REDIS_URL; each concern gets its own DB number, offset from the URL's DB.
+REDIS_DB_OFFSETS = {"broker": 0, "results": 1, "jobs": 2, "sessions": 3, "limits": 4}
+
+
+class SettingsError(ValueError):
+    """A configuration variable is missing or malformed."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off", ""}:
+        return False
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def _int(name: str, raw: str, minimum: int | None = None) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _float(name: str, raw: str, minimum: float = 0.0) -> float:
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < minimum:
+        raise SettingsError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _list(name: str, raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _str(name: str, raw: str) -> str:
+    return raw.strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Defaults suit `make run` on a laptop; production sets the rest."""
+
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", metadata={"env": "REDIS_URL"})
+    storage_url: str = field(default="", metadata={"env": "STORAGE_URL"})
+    s3_endpoint_url: str = field(default="", metadata={"env": "S3_ENDPOINT_URL"})
+    secret_key: str = field(default="", metadata={"env": "SECRET_KEY"})
+    local_mode: bool = field(default=True, metadata={"env": "LOCAL_MODE", "parse": _bool})
+    session_cookie_secure: bool | None = field(
+        default=None, metadata={"env": "SESSION_COOKIE_SECURE", "parse": _bool}
+    )
+    session_cookie_samesite: str = field(default="Lax", metadata={"env": "SESSION_COOKIE_SAMESITE"})
+    session_lifetime_hours: int = field(
+        default=168, metadata={"env": "SESSION_LIFETIME_HOURS", "parse": _int}
+    )
+    cors_origins: tuple[str, ...] = field(
+        default=(), metadata={"env": "CORS_ORIGINS", "parse": _list}
+    )
+    rate_limit_session: str = field(default="5/minute", metadata={"env": "RATE_LIMIT_SESSION"})
+    rate_limit_ip: str = field(default="20/minute", metadata={"env": "RATE_LIMIT_IP"})
+    trusted_proxy_count: int = field(
+        default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
+    )
+    max_body_bytes: int = field(
+        default=16 * 1024, metadata={"env": "MAX_BODY_BYTES", "parse": _int}
+    )
+    retention_hours: int = field(default=168, metadata={"env": "RETENTION_HOURS", "parse": _int})
+    # Before any run-time history exists, a job is assumed to need this many
+    # seconds of compute per second of audio (ACE-Step Turbo on an A10G is ~0.1-0.2).
+    default_seconds_per_audio_second: float = field(
+        default=0.25, metadata={"env": "ESTIMATE_SECONDS_PER_AUDIO_SECOND", "parse": _float}
+    )
+    # Time limits: soft = base + per_second * duration; hard = soft + grace.
+    time_limit_base: int = field(default=60, metadata={"env": "TIME_LIMIT_BASE", "parse": _int})
+    time_limit_per_second: float = field(
+        default=5.0, metadata={"env": "TIME_LIMIT_PER_AUDIO_SECOND", "parse": _float}
+    )
+    max_worker_losses: int = field(default=3, metadata={"env": "MAX_WORKER_LOSSES", "parse": _int})
+    storage_retries: int = field(default=5, metadata={"env": "STORAGE_RETRIES", "parse": _int})
+    log_json: bool = field(default=True, metadata={"env": "LOG_JSON", "parse": _bool})
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in dataclasses.fields(cls):
+            name = f.metadata["env"]
+            if name in environ:
+                parse = f.metadata.get("parse", _str)
+                values[f.name] = parse(name, environ[name])
+        return cls(**values)
+
+    def __post_init__(self) -> None:
+        parts = urlsplit(self.redis_url)
+        if parts.scheme not in {"redis", "rediss"} or not parts.hostname:
+            raise SettingsError(
+                f"REDIS_URL must look like redis://host:6379/0, got {self.redis_url!r}"
+            )
+        base = self.redis_base_db
+        if base + max(REDIS_DB_OFFSETS.values()) > 15:
+            raise SettingsError(
+                f"REDIS_URL database {base} leaves no room for the "
+                f"{len(REDIS_DB_OFFSETS)} databases this service uses (base must be <= 11)"
+            )
+        if not self.storage_url:
+            object.__setattr__(self, "storage_url", (ROOT / "var" / "audio").as_uri())
+        if urlsplit(self.storage_url).scheme not in {"file", "s3"}:
+            raise SettingsError(
+                "STORAGE_URL must be file:///abs/path or s3://bucket/prefix, "
+                f"got {self.storage_url!r}"
+            )
+        if self.session_cookie_samesite not in {"Lax", "Strict", "None"}:
+            raise SettingsError("SESSION_COOKIE_SAMESITE must be Lax, Strict or None")
+        if self.session_cookie_samesite == "None" and not self.cookie_secure:
+            raise SettingsError("SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=1")
+        if not self.local_mode and not self.secret_key:
+            raise SettingsError("SECRET_KEY must be set when LOCAL_MODE=0")
+        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP"):
+            value = getattr(self, name.lower())
+            if "/" not in value and " per " not in value:
+                raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
+        for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS"):
+            if getattr(self, name.lower()) < 1:
+                raise SettingsError(f"{name} must be at least 1")
+        if self.trusted_proxy_count < 0 or self.storage_retries < 0 or self.max_body_bytes < 1024:
+            raise SettingsError(
+                "TRUSTED_PROXY_COUNT and STORAGE_RETRIES must be >= 0, MAX_BODY_BYTES >= 1024"
+            )
+
+    @property
+    def cookie_secure(self) -> bool:
+        # Browsers drop Secure cookies over plain http://127.0.0.1, so local runs default off.
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return not self.local_mode
+
+    @property
+    def redis_base_db(self) -> int:
+        path = urlsplit(self.redis_url).path.strip("/")
+        try:
+            return int(path or 0)
+        except ValueError:
+            raise SettingsError(f"REDIS_URL database must be a number, got {path!r}") from None
+
+    def redis_url_for(self, concern: str) -> str:
+        parts = urlsplit(self.redis_url)
+        db = self.redis_base_db + REDIS_DB_OFFSETS[concern]
+        return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
+
+    def time_limits(self, duration: int) -> tuple[int, int]:
+        soft = int(self.time_limit_base + self.time_limit_per_second * duration)
+        return soft, soft + 30
+
+    @classmethod
+    def env_names(cls) -> list[str]:
+        return [f.metadata["env"] for f in dataclasses.fields(cls)]
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

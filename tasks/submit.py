@@ -1,0 +1,64 @@
+"""Submitting jobs and estimating waits: what the API needs from the queue."""
+
+from __future__ import annotations
+
+import math
+import secrets
+
+from tasks.app import app
+from tasks.jobs import JobStore
+from tasks.params import JobParams
+from tasks.settings import Settings
+
+
+def new_job_id() -> str:
+    # 72 random bits in 12 URL-safe characters, like the guide's example ids.
+    return secrets.token_urlsafe(9)
+
+
+def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) -> dict:
+    """Record the job, then enqueue it with limits scaled to its duration."""
+    from inference.base import resolve_seed  # numpy-only module, no torch
+
+    job_id = new_job_id()
+    seed = resolve_seed(params.seed)
+    fields = {**params.as_dict(), "seed": seed}
+    record = jobs.create(job_id, owner, fields)
+    soft, hard = settings.time_limits(params.duration)
+    try:
+        app.send_task(
+            "music.generate",
+            kwargs=fields,
+            task_id=job_id,
+            queue="music",
+            soft_time_limit=soft,
+            time_limit=hard,
+        )
+    except Exception:
+        # Nothing was queued, so no record may claim otherwise.
+        jobs.delete(job_id)
+        raise
+    return record
+
+
+def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: int) -> int:
+    """Seconds until this job's audio should be ready.
+
+    (run time of every job ahead) / (live workers) + this job's own run time,
+    using the recent mean run time per duration, or the configured
+    seconds-per-audio-second before there is any history.
+    """
+
+    def runtime(d: int) -> float:
+        mean = jobs.mean_runtime(d)
+        return mean if mean is not None else d * settings.default_seconds_per_audio_second
+
+    ahead = 0.0
+    cache: dict[int, float] = {}
+    for other in jobs.jobs_ahead(job_id):
+        record = jobs.get(other)
+        if record and record.get("status") == "queued":
+            d = int(record.get("duration", 60))
+            ahead += cache.setdefault(d, runtime(d))
+    workers = max(1, jobs.live_workers())
+    return int(math.ceil(ahead / workers + runtime(duration)))

@@ -1,0 +1,88 @@
+"""Engine lifecycle in a worker: checked before fork, loaded once per process.
+
+The parent process only validates the configuration (no CUDA call may happen
+before fork); each pool child loads the model once in worker_process_init.
+A setup failure stops the whole worker instead of letting it take jobs.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+
+from celery.signals import (
+    heartbeat_sent,
+    worker_init,
+    worker_process_init,
+    worker_ready,
+    worker_shutdown,
+)
+
+from inference import Engine, EngineSetupError, get_engine, resolve_name
+from tasks.context import job_store
+
+log = logging.getLogger("tasks.worker")
+
+_engine: Engine | None = None
+_hostname: str | None = None
+
+
+def _refuse_to_start(message: str) -> None:
+    log.critical("worker refusing to start: %s", message)
+    print(f"worker refusing to start: {message}", file=sys.stderr, flush=True)
+
+
+@worker_init.connect
+def check_engine_config(sender=None, **_):
+    global _hostname
+    _hostname = getattr(sender, "hostname", None)
+    try:
+        # Constructing an engine validates its settings and files without
+        # touching the GPU.
+        get_engine()
+    except (EngineSetupError, ValueError) as exc:
+        _refuse_to_start(str(exc))
+        raise SystemExit(1) from None
+    log.info("engine configured: %s", resolve_name())
+
+
+@worker_process_init.connect
+def load_engine(**_):
+    try:
+        current_engine()
+    except Exception as exc:  # any failure to load must stop the worker
+        _refuse_to_start(f"engine setup failed: {exc}")
+        os.kill(os.getppid(), signal.SIGTERM)
+        os._exit(1)
+
+
+def current_engine() -> Engine:
+    """The process's engine, set up on first use (solo pool has no process init)."""
+    global _engine
+    if _engine is None:
+        engine = get_engine()
+        engine.setup()
+        _engine = engine
+        log.info("engine ready: %s", engine.describe())
+    return _engine
+
+
+@worker_ready.connect
+@heartbeat_sent.connect
+def beat(**_):
+    if _hostname:
+        try:
+            job_store().heartbeat(_hostname)
+        except Exception:  # a Redis blip must not kill the heartbeat thread
+            log.warning("could not record worker heartbeat", exc_info=True)
+
+
+@worker_shutdown.connect
+def goodbye(**_):
+    if _hostname:
+        try:
+            job_store().forget_worker(_hostname)
+        except Exception:
+            pass

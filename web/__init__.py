@@ -1,0 +1,71 @@
+"""The HTTP API: `gunicorn "web:create_app()"`.
+
+web/ never imports torch or an engine: it records jobs and queues them.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from tasks.context import audio_storage, job_store
+from tasks.redis_client import redis_for
+from tasks.settings import Settings
+from web.errors import register_error_handlers
+from web.extensions import cors, limiter, session
+
+__version__ = "1.0.0"
+
+_EXPOSED = ["Location", "Retry-After", "Content-Range", "Content-Disposition", "Content-Length"]
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SETTINGS=settings,
+        SECRET_KEY=settings.secret_key or None,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        # Server-side sessions in Redis; the cookie only carries a random id.
+        SESSION_TYPE="redis",
+        SESSION_REDIS=redis_for(settings, "sessions"),
+        SESSION_SERIALIZATION_FORMAT="json",
+        SESSION_PERMANENT=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
+        SESSION_COOKIE_NAME="session_id",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
+        SESSION_COOKIE_SECURE=settings.cookie_secure,
+        RATELIMIT_STORAGE_URI=settings.redis_url_for("limits"),
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 5},
+        RATELIMIT_HEADERS_ENABLED=True,
+        RATELIMIT_STRATEGY="moving-window",
+    )
+    app.extensions["jobs"] = job_store(settings)
+    app.extensions["audio_storage"] = audio_storage(settings)
+
+    if settings.trusted_proxy_count:
+        n = settings.trusted_proxy_count
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
+
+    session.init_app(app)
+    limiter.init_app(app)
+    cors.init_app(
+        app,
+        resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+        supports_credentials=True,
+        expose_headers=_EXPOSED,
+    )
+    register_error_handlers(app)
+
+    from web.blueprints import audio, generate, health, jobs
+
+    for module in (health, generate, jobs, audio):
+        app.register_blueprint(module.bp)
+
+    logging.getLogger("web").setLevel(logging.INFO)
+    return app

@@ -1,0 +1,58 @@
+from flask import Blueprint, current_app, jsonify, request
+
+from tasks.params import InvalidParams, validate
+from tasks.submit import estimated_wait, submit
+from web.errors import ApiError
+from web.extensions import limiter
+from web.identity import client_ip, session_owner
+from web.views import jobs
+
+bp = Blueprint("generate", __name__)
+
+_FIELDS = {"prompt", "duration", "genre", "seed"}
+
+
+def _session_key() -> str:
+    return "owner:" + session_owner()
+
+
+def _ip_key() -> str:
+    return "ip:" + client_ip()
+
+
+def _settings():
+    return current_app.config["SETTINGS"]
+
+
+@bp.post("/api/generate")
+@limiter.limit(lambda: _settings().rate_limit_session, key_func=_session_key)
+@limiter.limit(lambda: _settings().rate_limit_ip, key_func=_ip_key)
+def create():
+    if not request.is_json:
+        raise ApiError(415, "Content-Type must be application/json")
+    body = request.get_json(silent=True)
+    if body is None and request.get_data(cache=True).strip() not in (b"null",):
+        raise ApiError(400, "Malformed JSON body")
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object")
+    unknown = sorted(set(body) - _FIELDS)
+    if unknown:
+        raise ApiError(422, f"Unknown field(s): {', '.join(unknown)}")
+    try:
+        params = validate(**body)
+    except InvalidParams as exc:
+        raise ApiError(exc.status, str(exc)) from None
+
+    settings = _settings()
+    record = submit(jobs(), settings, session_owner(), params)
+    job_id = record["job_id"]
+    response = jsonify(
+        job_id=job_id,
+        status="queued",
+        estimated_wait=estimated_wait(jobs(), settings, job_id, params.duration),
+        queue_position=jobs().queue_position(job_id),
+        seed=record["seed"],
+    )
+    response.status_code = 202
+    response.headers["Location"] = f"/api/jobs/{job_id}"
+    return response

@@ -1,0 +1,41 @@
+from flask import Blueprint, jsonify, request
+
+from tasks.app import app as celery_app
+from web.errors import ApiError
+from web.identity import session_owner
+from web.views import jobs, owned_job, public_job
+
+bp = Blueprint("jobs", __name__)
+
+
+@bp.get("/api/jobs")
+def list_jobs():
+    try:
+        limit = int(request.args.get("limit", 20))
+        offset = int(request.args.get("offset", 0))
+    except ValueError:
+        raise ApiError(400, "limit and offset must be integers") from None
+    if not 1 <= limit <= 100 or offset < 0:
+        raise ApiError(400, "limit must be 1..100 and offset >= 0")
+    records, total = jobs().list_for_owner(session_owner(), offset, limit)
+    return jsonify(jobs=[public_job(r) for r in records], total=total, offset=offset, limit=limit)
+
+
+@bp.get("/api/jobs/<job_id>")
+def get_job(job_id: str):
+    return jsonify(public_job(owned_job(job_id)))
+
+
+@bp.delete("/api/jobs/<job_id>")
+def cancel_job(job_id: str):
+    owned_job(job_id)
+    outcome = jobs().cancel(job_id)
+    if outcome != "ok":
+        raise ApiError(409, f"Only queued jobs can be canceled; this job is {outcome}")
+    # The worker also checks the record before starting, so the revoke is only
+    # a shortcut that spares it the message.
+    try:
+        celery_app.control.revoke(job_id)
+    except Exception:
+        pass
+    return "", 204

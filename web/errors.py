@@ -1,0 +1,83 @@
+"""Every error, Flask's own included, answers JSON {"detail": ...}."""
+
+from __future__ import annotations
+
+import logging
+
+import redis
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+log = logging.getLogger("web.errors")
+
+_DETAILS = {
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Request body too large",
+    415: "Content-Type must be application/json",
+}
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, detail: str, headers: dict | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.headers = headers or {}
+
+
+def error_response(status: int, detail: str, headers: dict | None = None):
+    response = jsonify(detail=detail)
+    response.status_code = status
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _is_redis_outage(exc: BaseException | None) -> bool:
+    while exc is not None:
+        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(ApiError)
+    def api_error(exc: ApiError):
+        return error_response(exc.status, exc.detail, exc.headers)
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.code == 429:
+            detail = f"Rate limit exceeded ({exc.description}). Please wait before retrying."
+        else:
+            detail = _DETAILS.get(exc.code) or exc.description or exc.name
+        response = error_response(exc.code or 500, detail)
+        if exc.code == 405 and exc.valid_methods:
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
+        return response
+
+    @app.errorhandler(InternalServerError)
+    def internal_error(exc: InternalServerError):
+        original = getattr(exc, "original_exception", None)
+        if _is_redis_outage(original):
+            log.error("redis unavailable: %s", original)
+            return error_response(
+                503,
+                "Service temporarily unavailable (job store unreachable); retry shortly",
+                {"Retry-After": "5"},
+            )
+        log.error("unhandled error", exc_info=original)
+        return error_response(500, "Internal server error")
+
+    @app.errorhandler(Exception)
+    def unhandled(exc: Exception):
+        if _is_redis_outage(exc):
+            return error_response(
+                503,
+                "Service temporarily unavailable (job store unreachable); retry shortly",
+                {"Retry-After": "5"},
+            )
+        log.exception("unhandled error")
+        return error_response(500, "Internal server error")

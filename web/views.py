@@ -1,0 +1,61 @@
+"""Shared helpers for the job routes: lookup with ownership, public shape."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from tasks.jobs import JOB_ID_RE, JobStore
+from web.errors import ApiError
+from web.identity import session_owner
+
+_PUBLIC = (
+    "job_id",
+    "status",
+    "created_at",
+    "enqueued_at",
+    "started_at",
+    "finished_at",
+    "prompt",
+    "duration",
+    "genre",
+    "seed",
+    "engine",
+    "model",
+)
+
+
+def jobs() -> JobStore:
+    return current_app.extensions["jobs"]
+
+
+def owned_job(job_id: str) -> dict:
+    """The job if it exists and belongs to this session: else 404 or 403."""
+    if not JOB_ID_RE.match(job_id):
+        raise ApiError(404, "Job not found")
+    record = jobs().get(job_id)
+    if record is None:
+        raise ApiError(404, "Job not found")
+    if record.get("owner") != session_owner():
+        raise ApiError(403, "This job belongs to another session")
+    return record
+
+
+def public_job(record: dict) -> dict:
+    view = {name: record.get(name) for name in _PUBLIC}
+    view = {k: v for k, v in view.items() if v is not None or k in ("genre", "engine")}
+    status = record["status"]
+    if status == "queued":
+        view["queue_position"] = jobs().queue_position(record["job_id"])
+    if status == "started":
+        view["progress"] = int(record.get("progress") or 0)
+    if status == "finished":
+        view["progress"] = 100
+        if record.get("expired"):
+            view["expired"] = True
+        else:
+            view["audio_url"] = f"/api/audio/{record['job_id']}"
+    if status == "failed":
+        view["error"] = record.get("error") or "generation failed"
+    if record.get("understood"):
+        view["understood"] = record["understood"]
+    return view
