@@ -97,7 +97,9 @@ class AceStepEngine:
         pipe.set_progress_bar_config(disable=True)
         self.load_seconds = time.perf_counter() - started
         self._torch, self._pipe, self._device, self._dtype = torch, pipe, device, dtype
-        log.info("ACE-Step loaded %s on %s/%s in %.1fs", s.model_id, device, dtype, self.load_seconds)
+        log.info(
+            "ACE-Step loaded %s on %s/%s in %.1fs", s.model_id, device, dtype, self.load_seconds
+        )
 
     def _check_audio_format(self, pipe) -> None:
         # The service contract is 48 kHz stereo; a different VAE would silently

@@ -78,7 +78,9 @@ def check_model_dir(raw: str | None) -> Path:
         )
     path = Path(raw.strip()).expanduser()
     if not path.is_dir():
-        raise EngineSetupError(f"ACESTEP_MODEL_DIR {str(path)!r} does not exist or is not a directory")
+        raise EngineSetupError(
+            f"ACESTEP_MODEL_DIR {str(path)!r} does not exist or is not a directory"
+        )
     index_path = path / "model_index.json"
     if not index_path.is_file():
         raise EngineSetupError(f"ACESTEP_MODEL_DIR {str(path)!r} has no model_index.json")
