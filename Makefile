@@ -1,0 +1,54 @@
+# Quick start: `make run` (the service on http://127.0.0.1:8000) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+export REDIS_URL ?= redis://127.0.0.1:6379/0
+export API_PORT ?= 8000
+export FLOWER_PORT ?= 5555
+
+.PHONY: run test install install-dev lint worker gpu-smoke bench drills clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $(VENV)/.installed-run $@
+
+install: $(VENV)/.installed-run
+install-dev: $(VENV)/.installed-dev
+
+run: install
+	@.ci/stack.sh
+
+# One worker process per GPU: `make worker GPU=0`, `make worker GPU=1`, ...
+worker: install
+	CUDA_VISIBLE_DEVICES=$(GPU) $(BIN)/celery -A tasks worker -Q music -c 1 -n gpu$(GPU)@%h -E --loglevel=INFO
+
+gpu-smoke: install
+	$(BIN)/python -m inference.acestep.smoke $(DURATION)
+
+test: install-dev
+	@.ci/redis.sh ensure
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -m "not drill" $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+
+bench: install-dev
+	@.ci/redis.sh ensure
+	$(BIN)/python -m bench
+
+drills: install-dev
+	@.ci/redis.sh ensure
+	$(BIN)/python -m pytest -m drill $(PYTEST_ARGS)
+
+clean:
+	rm -rf var .pytest_cache

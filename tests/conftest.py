@@ -1,0 +1,160 @@
+"""Shared fixtures: real Redis (dedicated DBs), real Celery workers, moto S3.
+
+The test Redis base DB is 10 (so DBs 10-14). Before any project import, the
+environment is pointed there, because settings are read once per process.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+TEST_REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/10")
+os.environ.update(
+    REDIS_URL=TEST_REDIS_URL,
+    LOCAL_MODE="1",
+    LOG_JSON="0",
+    RATE_LIMIT_SESSION="1000/minute",
+    RATE_LIMIT_IP="1000/minute",
+)
+os.environ.pop("ACESTEP_MODEL_DIR", None)
+os.environ.pop("ENGINE", None)
+
+import redis  # noqa: E402
+
+from tasks.settings import REDIS_DB_OFFSETS, Settings  # noqa: E402
+from tests.support.services import ApiServer, Worker  # noqa: E402
+
+_SESSION_STORAGE = None
+
+
+@pytest.fixture(scope="session")
+def storage_root(tmp_path_factory) -> Path:
+    return tmp_path_factory.mktemp("audio")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _session_env(storage_root):
+    os.environ["STORAGE_URL"] = storage_root.as_uri()
+    from tasks.settings import get_settings
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    for concern in REDIS_DB_OFFSETS:
+        redis.Redis.from_url(settings.redis_url_for(concern)).flushdb()
+    yield settings
+
+
+def _flush_state(settings: Settings) -> None:
+    # The broker DB keeps its queue bindings (a running worker relies on
+    # them); everything else starts empty for each test.
+    for concern in ("jobs", "sessions", "limits", "results"):
+        redis.Redis.from_url(settings.redis_url_for(concern)).flushdb()
+    from tasks.app import app
+
+    with app.connection_for_write() as conn:
+        for queue in ("music", "maintenance"):
+            conn.default_channel.queue_purge(queue)
+
+
+@pytest.fixture
+def settings(_session_env) -> Settings:
+    _flush_state(_session_env)
+    return _session_env
+
+
+@pytest.fixture
+def make_settings(settings):
+    """Settings like the test defaults, with some fields replaced."""
+
+    def make(**overrides) -> Settings:
+        import dataclasses
+
+        return dataclasses.replace(settings, **overrides)
+
+    return make
+
+
+@pytest.fixture
+def app(settings):
+    from web import create_app
+
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def jobs(settings):
+    from tasks.context import job_store
+
+    return job_store(settings)
+
+
+class WorkerPool:
+    """At most one worker runs at a time, so tests know who takes their jobs."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.current: Worker | None = None
+        self.current_env: dict | None = None
+        self.count = 0
+
+    def ensure(self, **env_overrides) -> Worker:
+        env = {**os.environ, "ENGINE": "fixed", "FIXED_ENGINE_MS": "200", **env_overrides}
+        if self.current and self.current_env == env and self.current.proc.poll() is None:
+            return self.current
+        self.stop()
+        self.count += 1
+        name = f"test{self.count}"
+        self.current = Worker(env, name, self.tmp / f"{name}.log").start()
+        self.current_env = env
+        return self.current
+
+    def stop(self) -> None:
+        if self.current:
+            self.current.stop()
+        self.current = None
+        self.current_env = None
+
+
+@pytest.fixture(scope="session")
+def worker_pool(tmp_path_factory):
+    pool = WorkerPool(tmp_path_factory.mktemp("workers"))
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def worker(worker_pool, settings):
+    """The default worker: fixed-latency engine (200 ms a job)."""
+    return worker_pool.ensure()
+
+
+@pytest.fixture(scope="session")
+def live_api(tmp_path_factory, _session_env):
+    server = ApiServer(dict(os.environ), tmp_path_factory.mktemp("api") / "gunicorn.log").start()
+    yield server
+    server.stop()
+
+
+def wait_status(jobs_or_client, job_id: str, statuses=("finished", "failed", "canceled"),
+                timeout: float = 60.0) -> dict:
+    """Poll a JobStore (or a Flask test client) until the job reaches a status."""
+    deadline = time.monotonic() + timeout
+    record = None
+    while time.monotonic() < deadline:
+        if hasattr(jobs_or_client, "get_json") or hasattr(jobs_or_client, "open"):
+            record = jobs_or_client.get(f"/api/jobs/{job_id}").get_json()
+        else:
+            record = jobs_or_client.get(job_id)
+        if record and record.get("status") in statuses:
+            return record
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} never reached {statuses}; last seen {record}")

@@ -1,0 +1,124 @@
+"""Real processes for tests: a Celery worker and a gunicorn API on loopback."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import psutil
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+class Worker:
+    """A real `celery -A tasks worker` process (prefork, one child)."""
+
+    def __init__(self, env: dict, name: str, log_path: Path, queues: str = "music,maintenance"):
+        self.env = env
+        self.name = name
+        self.hostname = f"{name}@{socket.gethostname()}"
+        self.log_path = log_path
+        self.queues = queues
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, wait: bool = True) -> Worker:
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", self.queues, "-c", "1",
+             "-n", f"{self.name}@%h", "-E", "--loglevel=INFO", "--without-mingle",
+             "--without-gossip"],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        if wait:
+            wait_for(self.ready, timeout=60, what=f"worker {self.name} ready")
+        return self
+
+    def ready(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"worker exited with {self.proc.returncode}:\n{self.output()}")
+        return b" ready." in self.log_path.read_bytes()
+
+    def output(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def pool_children(self) -> list[psutil.Process]:
+        return psutil.Process(self.proc.pid).children()
+
+    def kill_child(self) -> int:
+        child = self.pool_children()[0]
+        os.kill(child.pid, signal.SIGKILL)
+        return child.pid
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(5)
+        if getattr(self, "log", None):
+            self.log.close()
+
+
+class ApiServer:
+    """gunicorn serving `web:create_app()` on a free loopback port."""
+
+    def __init__(self, env: dict, log_path: Path, workers: int = 2):
+        self.env = env
+        self.log_path = log_path
+        self.workers = workers
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> ApiServer:
+        self.log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen(
+            [str(BIN / "gunicorn"), "web:create_app()", "-c", "web/gunicorn_conf.py",
+             "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers)],
+            cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_for(self._answers, timeout=30, what="gunicorn to answer")
+        return self
+
+    def _answers(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(self.log_path.read_text(errors="replace"))
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
+                return True
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+        self.log.close()
