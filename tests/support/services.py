@@ -35,8 +35,11 @@ def wait_for(predicate, timeout: float = 20.0, interval: float = 0.05, what: str
 class Worker:
     """A real `celery -A tasks worker` process (prefork, one child)."""
 
-    def __init__(self, env: dict, name: str, log_path: Path, queues: str = "music,maintenance"):
+    def __init__(self, env: dict, name: str, log_path: Path, queues: str = "music,maintenance",
+                 concurrency: int = 1, extra_args: tuple[str, ...] = ()):
         self.env = env
+        self.concurrency = concurrency
+        self.extra_args = tuple(extra_args)
         self.name = name
         self.hostname = f"{name}@{socket.gethostname()}"
         self.log_path = log_path
@@ -46,9 +49,9 @@ class Worker:
     def start(self, wait: bool = True) -> Worker:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", self.queues, "-c", "1",
-             "-n", f"{self.name}@%h", "-E", "--loglevel=INFO", "--without-mingle",
-             "--without-gossip"],
+            [str(BIN / "celery"), "-A", "tasks", "worker", "-Q", self.queues,
+             "-c", str(self.concurrency), "-n", f"{self.name}@%h", "-E", "--loglevel=INFO",
+             "--without-mingle", "--without-gossip", *self.extra_args],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,
         )
