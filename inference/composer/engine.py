@@ -1,0 +1,162 @@
+"""ComposerEngine: prompt -> plan -> notes -> stereo mix -> master."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from inference.base import SAMPLE_RATE, check_inputs, resolve_seed
+from inference.composer import ambience, beats, drumkit, effects, form, parts
+from inference.composer.instruments import VOICES
+from inference.composer.master import CEILING_DBFS, TARGET_LUFS, master
+from inference.composer.plan import Plan, make_plan
+from inference.composer.prompt import stable_hash
+from inference.composer.render import render_hits, render_notes
+
+SR = SAMPLE_RATE
+# Timing spread (seconds, s.d.) a player of the genre would have.
+JITTER = {"electronic": 0.001, "rock": 0.005, "jazz": 0.008, "classical": 0.01,
+          "ambient": 0.012, "cinematic": 0.008}
+ROLE_GAIN = {"chords": 0.8, "melody": 1.0, "bass": 1.0, "answer": 0.95, "layer": 0.55,
+             "broken": 0.5, "sparkle": 0.6, "arp": 0.8, "drone": 0.6}
+DRUM_GAIN = {"cinematic": 0.8, "jazz": 0.55, "soft": 0.5, "folk": 0.6, "lofi": 0.75}
+
+
+class ComposerEngine:
+    name = "composer"
+    sample_rate = SR
+
+    def setup(self) -> None:
+        # Touch the FFT and filter code paths once so the first job is not slower.
+        effects.reverb_ir(0.2, np.random.default_rng(0))
+
+    def describe(self) -> dict:
+        return {"engine": self.name, "model": "composer-1", "sample_rate": SR,
+                "loudness_lufs": TARGET_LUFS, "ceiling_dbfs": CEILING_DBFS}
+
+    def understand(self, *, prompt, duration, genre=None, seed=None) -> dict:
+        check_inputs(prompt, duration, genre, seed)
+        out = make_plan(prompt, duration, genre).summary()
+        out["loudness_lufs"] = TARGET_LUFS
+        if seed is not None:
+            out["seed"] = seed
+        return out
+
+    def generate(self, *, prompt, duration, genre=None, seed=None, progress=None) -> np.ndarray:
+        check_inputs(prompt, duration, genre, seed)
+        seed = resolve_seed(seed)
+        plan = make_plan(prompt, duration, genre)
+        key = stable_hash(" ".join(prompt.lower().split()), (genre or "").strip().lower())
+        return _render(plan, seed, key, progress or (lambda _f: None))
+
+
+def _rng(seed: int, key: int, name: str) -> np.random.Generator:
+    """Independent stream per component so adding a part never shifts another."""
+    return np.random.default_rng([seed, key, stable_hash(name) & 0xFFFFFFFF])
+
+
+def _notes_for(plan: Plan, part, bars: list[form.Bar], rng) -> list:
+    r, st = plan.reading, plan.style
+    inst = part.instrument
+    if part.role == "chords":
+        return parts.comp(bars, part.style, inst, rng)
+    if part.role == "bass":
+        return parts.bass(bars, part.style, rng)
+    if part.role == "drone":
+        return [(s, d, p + 12, v * 0.7) for s, d, p, v in parts.bass(bars, "drone", rng)]
+    answer = any(p.role == "answer" for p in plan.parts)
+    if part.role == "melody":
+        active = ("verse", "bridge") if answer else ("verse", "chorus", "bridge")
+        if len(plan.sections) == 1:
+            active = ("verse",)
+        return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
+                            st.melody_density, rng, active)
+    if part.role == "answer":
+        return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
+                            st.melody_density, rng, ("chorus",))
+    if part.role == "sparkle":
+        return parts.melody(bars, r.genre, r.mode, r.tonic, "bells", 1.0, 0.3, rng,
+                            ("chorus", "bridge"))
+    busy = [b for b in bars if b.section in ("verse", "chorus", "bridge")] or bars
+    if part.role == "arp":
+        return parts.arpeggio(busy, rng)
+    if part.role == "layer":
+        return parts.comp([b for b in busy if b.lift >= 0.7] or busy, part.style, inst, rng)
+    return parts.comp(busy, "arpeggio", inst, rng)  # broken
+
+
+def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
+    r, st = plan.reading, plan.style
+    total = plan.duration * SR
+    bars = form.bars(st, r.mode, r.tonic, list(plan.sections), _rng(seed, key, "form"))
+    jitter = JITTER.get(r.genre, 0.007)
+    left = np.zeros(total, np.float32)
+    right = np.zeros(total, np.float32)
+    send = np.zeros(total, np.float32)
+    pump = effects.sidechain(total, r.tempo, 0.45) if r.genre == "electronic" else None
+    steps = len(plan.parts) + 3
+    by_inst: dict[str, list] = {}
+    for i, part in enumerate(plan.parts):
+        notes = _notes_for(plan, part, bars, _rng(seed, key, f"notes:{i}:{part.role}"))
+        gain = ROLE_GAIN[part.role]
+        by_inst.setdefault(part.instrument, []).extend(
+            (s, d, p, v * gain) for s, d, p, v in notes)
+    for i, (inst, notes) in enumerate(by_inst.items()):
+        voice = VOICES[inst]
+        buf = render_notes(inst, notes, total, r.tempo, st.swing, jitter,
+                           _rng(seed, key, f"voice:{inst}"))
+        if voice.drive:
+            buf = effects.amp(buf, voice.drive)
+        if pump is not None and inst not in ("synth lead",):
+            buf *= pump
+        buf *= np.float32(voice.gain)
+        gl, gr = effects.pan_gains(voice.pan)
+        left += buf * gl
+        right += buf * gr
+        if inst in ("distorted guitar", "pad", "strings"):  # double-tracked width
+            wide = effects.haas(buf, 14.0)
+            (right if voice.pan <= 0 else left).__iadd__(wide * np.float32(0.6))
+            del wide
+        send += buf * np.float32(voice.send)
+        del buf
+        progress(0.8 * (i + 1) / steps)
+    if plan.drums:
+        kit = drumkit.kit(plan.drums, _rng(seed, key, "kit"))
+        hits = beats.drums(bars, plan.drums, r.energy, _rng(seed, key, "groove"))
+        dl, dr = render_hits(hits, kit, total, r.tempo, st.swing, jitter * 0.6,
+                             _rng(seed, key, "drum-timing"))
+        g = np.float32(DRUM_GAIN.get(plan.drums, 0.9))
+        left += dl * g
+        right += dr * g
+        send += (dl + dr) * np.float32(0.08 if plan.drums != "cinematic" else 0.3)
+        del dl, dr
+    progress(0.85)
+    decay, wet = st.reverb
+    ir = effects.reverb_ir(decay, _rng(seed, key, "room"))
+    effects.convolve_reverb(send, ir, left, right, wet)
+    del send, ir
+    progress(0.92)
+    if r.ambience:
+        level = float(np.sqrt((np.dot(left, left) + np.dot(right, right)) / (2 * total)))
+        bed = ambience.bed(r.ambience, total, max(level, 1e-3), _rng(seed, key, "ambience"))
+        left += bed[0]
+        right += bed[1]
+        del bed
+    _fades(left, right, plan.duration)
+    left, right = master(left, right)
+    out = np.empty((total, 2), np.float32)
+    out[:, 0] = left
+    del left
+    out[:, 1] = right
+    progress(1.0)
+    return out
+
+
+def _fades(left: np.ndarray, right: np.ndarray, duration: int) -> None:
+    n_in = int(0.01 * SR)
+    ramp = np.linspace(0, 1, n_in, dtype=np.float32)
+    left[:n_in] *= ramp
+    right[:n_in] *= ramp
+    n_out = int(min(6.0, max(0.05, 0.12 * duration)) * SR)
+    fade = np.cos(np.linspace(0, np.pi / 2, n_out, dtype=np.float32)) ** 2
+    left[-n_out:] *= fade
+    right[-n_out:] *= fade
