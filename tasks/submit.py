@@ -11,6 +11,10 @@ from tasks.params import JobParams
 from tasks.settings import Settings
 
 
+class QueueUnavailable(RuntimeError):
+    """The broker did not take the job; nothing was queued."""
+
+
 def new_job_id() -> str:
     # 72 random bits in 12 URL-safe characters, like the guide's example ids.
     return secrets.token_urlsafe(9)
@@ -34,10 +38,10 @@ def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) ->
             soft_time_limit=soft,
             time_limit=hard,
         )
-    except Exception:
+    except Exception as exc:
         # Nothing was queued, so no record may claim otherwise.
         jobs.delete(job_id)
-        raise
+        raise QueueUnavailable(str(exc)) from exc
     return record
 
 

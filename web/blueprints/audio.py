@@ -30,7 +30,7 @@ def download(job_id: str):
     # Malformed or multi-range requests get the whole file (RFC 9110 allows
     # ignoring Range); one satisfiable range gets 206, an unsatisfiable one 416.
     byte_range = request.range
-    if byte_range is not None and len(byte_range.ranges) == 1:
+    if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
         bounds = byte_range.range_for_length(size)
         if bounds is None:
             raise ApiError(

@@ -1,7 +1,7 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from tasks.params import InvalidParams, validate
-from tasks.submit import estimated_wait, submit
+from tasks.submit import QueueUnavailable, estimated_wait, submit
 from web.errors import ApiError
 from web.extensions import limiter
 from web.identity import client_ip, session_owner
@@ -44,7 +44,13 @@ def create():
         raise ApiError(exc.status, str(exc)) from None
 
     settings = _settings()
-    record = submit(jobs(), settings, session_owner(), params)
+    try:
+        record = submit(jobs(), settings, session_owner(), params)
+    except QueueUnavailable:
+        raise ApiError(
+            503, "The job queue is unavailable right now; please retry shortly",
+            {"Retry-After": "5"},
+        ) from None
     job_id = record["job_id"]
     response = jsonify(
         job_id=job_id,

@@ -1,0 +1,92 @@
+"""The session cookie, server-side sessions and CORS."""
+
+from __future__ import annotations
+
+import json
+
+import redis
+
+
+def cookie_header(response) -> str:
+    return next(v for v in response.headers.getlist("Set-Cookie") if v.startswith("session_id="))
+
+
+def test_first_api_request_sets_a_locked_down_cookie(client):
+    r = client.post("/api/generate", json={"prompt": "jazz"})
+    header = cookie_header(r)
+    assert "HttpOnly" in header and "SameSite=Lax" in header and "Path=/" in header
+    assert "Secure" not in header  # local mode: browsers drop Secure cookies on http://
+
+
+def test_secure_cookie_outside_local_mode(make_settings):
+    from web import create_app
+
+    app = create_app(make_settings(local_mode=False, secret_key="s3cret"))
+    header = cookie_header(app.test_client().get("/api/jobs"))
+    assert "Secure" in header
+
+
+def test_samesite_none_for_cross_site_front_ends(make_settings):
+    from web import create_app
+
+    settings = make_settings(session_cookie_samesite="None", session_cookie_secure=True)
+    header = cookie_header(create_app(settings).test_client().get("/api/jobs"))
+    assert "SameSite=None" in header and "Secure" in header
+
+
+def test_session_is_stored_server_side_as_json(client, settings):
+    r = client.get("/api/jobs")
+    sid = cookie_header(r).split(";")[0].split("=", 1)[1]
+    raw = redis.Redis.from_url(settings.redis_url_for("sessions")).get(f"session:{sid}")
+    data = json.loads(raw)  # JSON, never pickle
+    assert isinstance(data["owner"], str) and len(data["owner"]) >= 16
+    assert sid not in raw.decode()  # the owner id is not the cookie
+
+
+def test_forged_cookie_gets_a_fresh_session(app, client):
+    job_id = client.post("/api/generate", json={"prompt": "jazz"}).get_json()["job_id"]
+    forger = app.test_client()
+    forger.set_cookie("session_id", "forged-value-123")
+    r = forger.get(f"/api/jobs/{job_id}")
+    assert r.status_code == 403
+    new_sid = cookie_header(r).split(";")[0].split("=", 1)[1]
+    assert new_sid != "forged-value-123" and len(new_sid) >= 32
+
+
+def test_same_cookie_keeps_the_same_owner(app, client):
+    job_id = client.post("/api/generate", json={"prompt": "jazz"}).get_json()["job_id"]
+    sid = client.get_cookie("session_id").value
+    other = app.test_client()
+    other.set_cookie("session_id", sid)  # e.g. a second tab of the same browser
+    assert other.get(f"/api/jobs/{job_id}").status_code == 200
+
+
+def test_health_creates_no_session(client):
+    r = client.get("/health")
+    assert r.get_json() == {"status": "healthy", "version": "1.0.0"}
+    assert not r.headers.getlist("Set-Cookie")
+
+
+def test_cors_allows_listed_origins_with_credentials(make_settings):
+    from web import create_app
+
+    client = create_app(make_settings(cors_origins=("https://app.example",))).test_client()
+    pre = client.options("/api/generate", headers={
+        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert pre.headers["Access-Control-Allow-Credentials"] == "true"
+    r = client.post("/api/generate", json={"prompt": "jazz"},
+                    headers={"Origin": "https://app.example"})
+    assert r.headers["Access-Control-Allow-Origin"] == "https://app.example"
+    assert "Location" in r.headers["Access-Control-Expose-Headers"]
+
+    evil = client.options("/api/generate", headers={
+        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type"})
+    assert "Access-Control-Allow-Origin" not in evil.headers
+
+
+def test_no_cors_headers_without_configured_origins(client):
+    r = client.get("/api/jobs", headers={"Origin": "https://app.example"})
+    assert "Access-Control-Allow-Origin" not in r.headers
