@@ -107,14 +107,15 @@ class WorkerPool:
         self.count = 0
 
     def ensure(self, **env_overrides) -> Worker:
-        env = {**os.environ, "ENGINE": "fixed", "FIXED_ENGINE_MS": "200", **env_overrides}
-        if self.current and self.current_env == env and self.current.proc.poll() is None:
+        wanted = {"ENGINE": "fixed", "FIXED_ENGINE_MS": "200", **env_overrides}
+        if self.current and self.current_env == wanted and self.current.proc.poll() is None:
             return self.current
         self.stop()
         self.count += 1
         name = f"test{self.count}"
+        env = {**os.environ, **wanted}
         self.current = Worker(env, name, self.tmp / f"{name}.log").start()
-        self.current_env = env
+        self.current_env = wanted
         return self.current
 
     def stop(self) -> None:
@@ -132,6 +133,12 @@ def worker_pool(tmp_path_factory):
 
 
 @pytest.fixture
+def no_worker(worker_pool, settings):
+    """No worker consumes the queue: submitted jobs stay queued."""
+    worker_pool.stop()
+
+
+@pytest.fixture
 def worker(worker_pool, settings):
     """The default worker: fixed-latency engine (200 ms a job)."""
     return worker_pool.ensure()
@@ -144,8 +151,9 @@ def live_api(tmp_path_factory, _session_env):
     server.stop()
 
 
-def wait_status(jobs_or_client, job_id: str, statuses=("finished", "failed", "canceled"),
-                timeout: float = 60.0) -> dict:
+def wait_status(
+    jobs_or_client, job_id: str, statuses=("finished", "failed", "canceled"), timeout: float = 60.0
+) -> dict:
     """Poll a JobStore (or a Flask test client) until the job reaches a status."""
     deadline = time.monotonic() + timeout
     record = None

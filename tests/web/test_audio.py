@@ -35,9 +35,13 @@ def test_whole_file(client, finished):
 
 def test_byte_ranges(client, finished):
     whole = client.get(f"/api/audio/{finished}").data
-    cases = {"bytes=0-43": (0, 44), "bytes=1000-1999": (1000, 2000),
-             "bytes=-100": (WAV_BYTES - 100, WAV_BYTES), f"bytes={WAV_BYTES - 10}-": (WAV_BYTES - 10, WAV_BYTES),
-             f"bytes=5-{WAV_BYTES + 500}": (5, WAV_BYTES)}
+    cases = {
+        "bytes=0-43": (0, 44),
+        "bytes=1000-1999": (1000, 2000),
+        "bytes=-100": (WAV_BYTES - 100, WAV_BYTES),
+        f"bytes={WAV_BYTES - 10}-": (WAV_BYTES - 10, WAV_BYTES),
+        f"bytes=5-{WAV_BYTES + 500}": (5, WAV_BYTES),
+    }
     for header, (start, end) in cases.items():
         r = client.get(f"/api/audio/{finished}", headers={"Range": header})
         assert r.status_code == 206, header
@@ -60,7 +64,7 @@ def test_multi_range_or_garbage_gets_the_whole_file(client, finished):
         assert r.status_code == 200 and len(r.data) == WAV_BYTES, header
 
 
-def test_not_finished_is_404_saying_so(client):
+def test_not_finished_is_404_saying_so(client, no_worker):
     job_id = client.post("/api/generate", json={"prompt": "x"}).get_json()["job_id"]
     r = client.get(f"/api/audio/{job_id}")
     assert r.status_code == 404

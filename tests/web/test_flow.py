@@ -9,8 +9,10 @@ from tests.conftest import wait_status
 
 
 def test_submit_poll_download(client, worker):
-    r = client.post("/api/generate", json={"prompt": "Smooth jazz with saxophone solo",
-                                           "duration": 30, "genre": "jazz"})
+    r = client.post(
+        "/api/generate",
+        json={"prompt": "Smooth jazz with saxophone solo", "duration": 30, "genre": "jazz"},
+    )
     assert r.status_code == 202
     body = r.get_json()
     assert body["status"] == "queued"

@@ -45,8 +45,9 @@ def test_prompt_of_500_chars_after_trimming_is_accepted(client):
 
 
 def test_wrong_content_type_is_415(client):
-    r = client.post("/api/generate", data="prompt=jazz",
-                    content_type="application/x-www-form-urlencoded")
+    r = client.post(
+        "/api/generate", data="prompt=jazz", content_type="application/x-www-form-urlencoded"
+    )
     assert r.status_code == 415
     assert r.get_json() == {"detail": "Content-Type must be application/json"}
 
@@ -59,13 +60,14 @@ def test_malformed_or_non_object_json_is_400(client, raw):
 
 
 def test_body_over_16_kib_is_413(client):
-    r = client.post("/api/generate", data=json.dumps({"prompt": "x" * 17000}),
-                    content_type="application/json")
+    r = client.post(
+        "/api/generate", data=json.dumps({"prompt": "x" * 17000}), content_type="application/json"
+    )
     assert r.status_code == 413
     assert "too large" in r.get_json()["detail"]
 
 
-def test_accepted_job_defaults_and_record(client, jobs):
+def test_accepted_job_defaults_and_record(client, jobs, no_worker):
     r = post(client, {"prompt": "  Upbeat electronic dance music  ", "genre": None})
     assert r.status_code == 202
     body = r.get_json()
@@ -86,7 +88,7 @@ def test_explicit_seed_is_kept(client):
     assert client.get(f"/api/jobs/{r.get_json()['job_id']}").get_json()["seed"] == 1234
 
 
-def test_queue_position_and_estimated_wait_grow_with_the_queue(client, jobs, settings):
+def test_queue_position_and_estimated_wait_grow_with_the_queue(client, jobs, settings, no_worker):
     # No worker runs here, so every job stays queued.
     waits, positions = [], []
     for _ in range(3):
@@ -98,7 +100,7 @@ def test_queue_position_and_estimated_wait_grow_with_the_queue(client, jobs, set
     assert waits == [round(per_job * n) for n in (1, 2, 3)]
 
 
-def test_estimated_wait_uses_run_time_history_and_live_workers(client, jobs):
+def test_estimated_wait_uses_run_time_history_and_live_workers(client, jobs, no_worker):
     for seconds in (4.0, 6.0):
         jobs.record_runtime(30, seconds)  # mean 5 s for 30 s jobs
     post(client, {"prompt": "a", "duration": 30})

@@ -24,11 +24,14 @@ def test_unknown_or_malformed_ids_are_404(client, job_id):
     assert r.status_code == 404 and "detail" in r.get_json()
 
 
-def test_other_sessions_get_403_on_every_job_route(app, client, jobs):
+def test_other_sessions_get_403_on_every_job_route(app, client, jobs, no_worker):
     job_id = submit(client)
     stranger = app.test_client()
-    for method, path in (("get", f"/api/jobs/{job_id}"), ("delete", f"/api/jobs/{job_id}"),
-                         ("get", f"/api/audio/{job_id}")):
+    for method, path in (
+        ("get", f"/api/jobs/{job_id}"),
+        ("delete", f"/api/jobs/{job_id}"),
+        ("get", f"/api/audio/{job_id}"),
+    ):
         r = getattr(stranger, method)(path)
         assert r.status_code == 403, path
         assert r.get_json() == {"detail": "This job belongs to another session"}
@@ -36,7 +39,7 @@ def test_other_sessions_get_403_on_every_job_route(app, client, jobs):
     assert stranger.get("/api/jobs").get_json()["total"] == 0
 
 
-def test_cancel_a_queued_job(client, jobs):
+def test_cancel_a_queued_job(client, jobs, no_worker):
     job_id = submit(client)
     assert client.get(f"/api/jobs/{job_id}").get_json()["queue_position"] == 1
     r = client.delete(f"/api/jobs/{job_id}")

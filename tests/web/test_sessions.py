@@ -71,19 +71,30 @@ def test_cors_allows_listed_origins_with_credentials(make_settings):
     from web import create_app
 
     client = create_app(make_settings(cors_origins=("https://app.example",))).test_client()
-    pre = client.options("/api/generate", headers={
-        "Origin": "https://app.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    pre = client.options(
+        "/api/generate",
+        headers={
+            "Origin": "https://app.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert pre.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert pre.headers["Access-Control-Allow-Credentials"] == "true"
-    r = client.post("/api/generate", json={"prompt": "jazz"},
-                    headers={"Origin": "https://app.example"})
+    r = client.post(
+        "/api/generate", json={"prompt": "jazz"}, headers={"Origin": "https://app.example"}
+    )
     assert r.headers["Access-Control-Allow-Origin"] == "https://app.example"
     assert "Location" in r.headers["Access-Control-Expose-Headers"]
 
-    evil = client.options("/api/generate", headers={
-        "Origin": "https://evil.example", "Access-Control-Request-Method": "POST",
-        "Access-Control-Request-Headers": "content-type"})
+    evil = client.options(
+        "/api/generate",
+        headers={
+            "Origin": "https://evil.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "content-type",
+        },
+    )
     assert "Access-Control-Allow-Origin" not in evil.headers
 
 
