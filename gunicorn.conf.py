@@ -1,7 +1,12 @@
-"""gunicorn settings for the API (`gunicorn -c web/gunicorn_conf.py "web:create_app()"`)."""
+"""gunicorn settings for the API (`gunicorn -c gunicorn.conf.py "web:create_app()"`).
+
+gunicorn also loads ./gunicorn.conf.py by itself when started from the repo root.
+"""
 
 import multiprocessing
 import os
+import shutil
+import tempfile
 
 # gevent workers serve many slow clients (downloads, event streams) per process
 # without pinning a whole worker to each.
@@ -13,3 +18,30 @@ graceful_timeout = 20
 keepalive = 5
 accesslog = "-"
 control_socket_disable = True
+
+# /metrics must add up across workers: prometheus_client's multiprocess mode
+# keeps each worker's samples in files under PROMETHEUS_MULTIPROC_DIR. The
+# variable has to be set before any worker imports prometheus_client, so this
+# file (read by the master before it forks) picks a private directory when the
+# operator did not name one.
+if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="music-prometheus-")
+_PROMETHEUS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
+
+
+def on_starting(server):
+    # Samples of a previous run would be summed into this one's.
+    os.makedirs(_PROMETHEUS_DIR, exist_ok=True)
+    for name in os.listdir(_PROMETHEUS_DIR):
+        path = os.path.join(_PROMETHEUS_DIR, name)
+        if os.path.isdir(path):
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            os.unlink(path)
+
+
+def child_exit(server, worker):
+    # A dead worker's gauges (live-mode) are dropped; its counters are kept.
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)

@@ -36,7 +36,7 @@ pids+=($!)
 "$BIN/celery" -A tasks flower --address=127.0.0.1 --port="$FLOWER_PORT" "${flower_auth[@]}" \
   >var/log/flower.log 2>&1 &
 pids+=($!)
-"$BIN/gunicorn" "web:create_app()" -c web/gunicorn_conf.py -b "127.0.0.1:$API_PORT" &
+"$BIN/gunicorn" "web:create_app()" -c gunicorn.conf.py -b "127.0.0.1:$API_PORT" &
 pids+=($!)
 
 echo "API:    http://127.0.0.1:$API_PORT   (docs: README.md)"

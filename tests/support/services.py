@@ -100,7 +100,7 @@ class ApiServer:
     def start(self) -> ApiServer:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "web:create_app()", "-c", "web/gunicorn_conf.py",
+            [str(BIN / "gunicorn"), "web:create_app()", "-c", "gunicorn.conf.py",
              "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,

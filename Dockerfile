@@ -1,0 +1,44 @@
+# syntax=docker/dockerfile:1
+# Two images from one file:
+#   docker build --target api    -t music-api .     # API, beat, Flower, maintenance worker: no torch
+#   docker build --target worker -t music-worker .  # GPU workers: torch + diffusers
+# docker-compose.yml builds both.
+
+FROM python:3.11-slim AS base
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1
+RUN useradd --create-home --uid 10001 --shell /usr/sbin/nologin app
+WORKDIR /app
+
+# --- API image: web, queue and storage dependencies only -------------------
+FROM base AS api
+COPY requirements-api.txt ./
+RUN pip install -r requirements-api.txt
+COPY celeryconfig.py gunicorn.conf.py ./
+COPY storage/ storage/
+COPY tasks/ tasks/
+COPY web/ web/
+# inference/ is imported for its torch-free parts only (engine protocol, seeds,
+# the fixed engine that keeps the maintenance worker light).
+COPY inference/ inference/
+# /var/lib/beat: beat's schedule file (a named volume inherits this owner).
+RUN mkdir -p /app/var /var/lib/beat && chown app /app/var /var/lib/beat
+USER app
+EXPOSE 8000
+CMD ["gunicorn", "-c", "gunicorn.conf.py", "-b", "0.0.0.0:8000", "web:create_app()"]
+
+# --- Worker image: everything, engines included ---------------------------
+FROM base AS worker
+COPY requirements-api.txt requirements.txt ./
+RUN pip install -r requirements.txt
+COPY celeryconfig.py ./
+COPY storage/ storage/
+COPY tasks/ tasks/
+COPY inference/ inference/
+RUN mkdir -p /app/var && chown app /app/var
+USER app
+# One process per GPU: the compose file pins a device to each worker service.
+CMD ["celery", "-A", "tasks", "worker", "-Q", "music", "-c", "1", "-n", "gpu0@%h", "-E", \
+     "--loglevel=INFO"]
