@@ -2,7 +2,9 @@
 
 It sleeps ``FIXED_ENGINE_MS`` milliseconds (spread over ``FIXED_ENGINE_STEPS``
 progress steps) and returns quiet seeded noise, so the service's own costs can
-be measured without an engine's speed hiding them.
+be measured without an engine's speed hiding them. A prompt containing
+``fail:oom``, ``fail:invalid`` or ``fail:crash`` makes it fail the way a real
+engine can, so failure paths are testable end to end.
 """
 
 from __future__ import annotations
@@ -12,7 +14,13 @@ import time
 
 import numpy as np
 
-from inference.base import SAMPLE_RATE, check_inputs, resolve_seed
+from inference.base import (
+    SAMPLE_RATE,
+    InvalidAudioError,
+    OutOfMemoryError,
+    check_inputs,
+    resolve_seed,
+)
 
 
 class FixedLatencyEngine:
@@ -43,5 +51,11 @@ class FixedLatencyEngine:
             time.sleep(self.latency_ms / 1000 / self.steps)
             if progress is not None:
                 progress((step + 1) / self.steps)
+        if "fail:oom" in prompt:
+            raise OutOfMemoryError()
+        if "fail:invalid" in prompt:
+            raise InvalidAudioError()
+        if "fail:crash" in prompt:
+            raise RuntimeError("simulated engine crash with internal details")
         noise = rng.standard_normal((duration * SAMPLE_RATE, 2), dtype=np.float32)
         return noise * np.float32(0.05)

@@ -1,0 +1,96 @@
+"""Atomic transitions of job records."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+
+def new_job(jobs, job_id="racejob0001"):
+    jobs.create(job_id, "owner-a", {"prompt": "x", "duration": 30, "seed": 1})
+    return job_id
+
+
+@pytest.mark.parametrize("round_", range(40))
+def test_cancel_and_start_race_never_both(jobs, round_):
+    job_id = new_job(jobs, f"racejob{round_:04d}")
+    barrier = threading.Barrier(8)
+    results = {"cancel": [], "start": []}
+
+    def cancel():
+        barrier.wait()
+        results["cancel"].append(jobs.cancel(job_id))
+
+    def start():
+        barrier.wait()
+        results["start"].append(jobs.start(job_id, max_losses=3)[0])
+
+    # One delivery of the task races seven cancel requests.
+    threads = [threading.Thread(target=start if n == 0 else cancel) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    canceled = results["cancel"].count("ok")
+    started = results["start"].count("started")
+    final = jobs.get(job_id)["status"]
+    assert (canceled == 1 and started == 0 and final == "canceled") or (
+        canceled == 0 and started == 1 and final == "started"
+    ), (results, final)
+
+
+def test_start_counts_attempts_and_worker_losses(jobs):
+    job_id = new_job(jobs)
+    assert jobs.start(job_id, 3) == ("started", 1)
+    assert jobs.start(job_id, 3) == ("started", 2)  # redelivered: the first worker was lost
+    assert jobs.get(job_id)["losses"] == 1
+    assert jobs.start(job_id, 3) == ("started", 3)
+    outcome, losses = jobs.start(job_id, 3)
+    assert (outcome, losses) == ("gave_up", 3)
+    record = jobs.get(job_id)
+    assert record["status"] == "failed"
+    assert record["error"] == "the job was interrupted 3 times (worker lost); giving up"
+
+
+def test_a_retry_is_not_counted_as_a_loss(jobs):
+    job_id = new_job(jobs)
+    jobs.start(job_id, 3)
+    jobs.update(job_id, retrying="1")
+    assert jobs.start(job_id, 3) == ("started", 2)
+    assert jobs.get(job_id)["losses"] == 0
+
+
+def test_terminal_states_do_not_move(jobs):
+    job_id = new_job(jobs)
+    jobs.start(job_id, 3)
+    assert jobs.finish(job_id, audio_key="audio/x.wav") == "ok"
+    assert jobs.cancel(job_id) == "finished"
+    assert jobs.fail(job_id, "late failure") == "finished"
+    assert jobs.start(job_id, 3) == ("finished", 0)
+    assert jobs.get(job_id)["status"] == "finished"
+    assert jobs.cancel("nosuchjob123") == "missing"
+
+
+def test_every_change_is_published(jobs):
+    import json
+
+    job_id = "eventjob0001"
+    pubsub = jobs.r.pubsub()
+    pubsub.subscribe(f"events:{job_id}")
+    pubsub.get_message(timeout=1)  # subscription confirmation
+    new_job(jobs, job_id)
+    jobs.start(job_id, 3)
+    jobs.set_progress(job_id, 50)
+    jobs.finish(job_id, audio_key="audio/x.wav")
+    events = []
+    while (message := pubsub.get_message(timeout=1)) is not None:
+        events.append(json.loads(message["data"]))
+    assert [e["event"] for e in events] == ["queued", "started", "progress", "finished"]
+    assert events[2]["progress"] == 50
+
+
+def test_records_expire(jobs):
+    job_id = new_job(jobs)
+    ttl = jobs.r.ttl(f"job:{job_id}")
+    assert 0 < ttl <= jobs.retention

@@ -1,0 +1,65 @@
+"""5 generations a minute per session, and a per-IP limit cookies cannot dodge."""
+
+from __future__ import annotations
+
+
+def make_client(make_settings, **overrides):
+    from web import create_app
+
+    app = create_app(make_settings(**overrides))
+    return app
+
+
+def test_sixth_generation_in_a_minute_is_429(make_settings, no_worker):
+    app = make_client(make_settings, rate_limit_session="5/minute", rate_limit_ip="100/minute")
+    client = app.test_client()
+    for n in range(5):
+        assert client.post("/api/generate", json={"prompt": f"p{n}"}).status_code == 202
+    r = client.post("/api/generate", json={"prompt": "one too many"})
+    assert r.status_code == 429
+    assert "Rate limit exceeded" in r.get_json()["detail"]
+    assert 0 < int(r.headers["Retry-After"]) <= 60
+    assert client.get("/api/jobs").get_json()["total"] == 5  # the refused one left no job
+    # A different session from the same IP still has its own allowance.
+    assert app.test_client().post("/api/generate", json={"prompt": "x"}).status_code == 202
+
+
+def test_rotating_cookies_hits_the_per_ip_limit(make_settings, no_worker):
+    app = make_client(make_settings, rate_limit_session="5/minute", rate_limit_ip="7/minute")
+    codes = [
+        app.test_client().post("/api/generate", json={"prompt": "x"}).status_code for _ in range(9)
+    ]  # a fresh cookie jar each time
+    assert codes == [202] * 7 + [429] * 2
+
+
+def test_forwarded_for_is_ignored_without_trusted_proxies(make_settings, no_worker):
+    app = make_client(make_settings, rate_limit_ip="2/minute")
+    codes = [
+        app.test_client()
+        .post("/api/generate", json={"prompt": "x"}, headers={"X-Forwarded-For": f"10.0.0.{n}"})
+        .status_code
+        for n in range(3)
+    ]
+    assert codes == [202, 202, 429]  # spoofed header did not make new "clients"
+
+
+def test_forwarded_for_counts_behind_a_trusted_proxy(make_settings, no_worker):
+    app = make_client(make_settings, rate_limit_ip="2/minute", trusted_proxy_count=1)
+
+    def post(ip):
+        return (
+            app.test_client()
+            .post("/api/generate", json={"prompt": "x"}, headers={"X-Forwarded-For": ip})
+            .status_code
+        )
+
+    assert [post("198.51.100.1") for _ in range(3)] == [202, 202, 429]
+    assert post("198.51.100.2") == 202
+
+
+def test_only_generation_is_limited(make_settings, no_worker):
+    app = make_client(make_settings, rate_limit_session="1/minute", rate_limit_ip="1/minute")
+    client = app.test_client()
+    job_id = client.post("/api/generate", json={"prompt": "x"}).get_json()["job_id"]
+    for _ in range(10):
+        assert client.get(f"/api/jobs/{job_id}").status_code == 200
