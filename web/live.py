@@ -1,0 +1,197 @@
+"""Live job events: one Redis pub/sub connection per process, fanned out to streams.
+
+JobStore publishes every status change and progress step as JSON on
+``events:{job_id}``. Rather than one Redis connection per open browser stream,
+each API process keeps a single ``PSUBSCRIBE events:*`` connection in a
+background thread (a greenlet under gunicorn's gevent worker, which patches
+``threading``, ``queue`` and sockets) and hands each message to the local
+queues registered for that job. An open stream then costs one small queue and
+one idle greenlet, not a Redis connection.
+
+If the connection drops, the hub reconnects and puts ``RESYNC`` on every
+queue: events published while it was away are lost, so each stream re-reads
+its job record instead.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import queue
+import threading
+import time
+
+import redis
+
+from tasks.jobs import events_channel
+
+log = logging.getLogger("web.live")
+
+RESYNC = {"event": "_resync"}
+_PATTERN = events_channel("*")
+
+
+class Subscription:
+    """The events of one job, for one stream. Use as a context manager."""
+
+    def __init__(self, hub: EventHub, job_id: str) -> None:
+        self.hub = hub
+        self.job_id = job_id
+        self.queue: queue.Queue = queue.Queue(maxsize=1000)
+
+    def get(self, timeout: float) -> dict | None:
+        """The next event, or None after `timeout` seconds without one."""
+        try:
+            return self.queue.get(timeout=max(0.0, timeout))
+        except queue.Empty:
+            return None
+
+    def close(self) -> None:
+        self.hub._remove(self)
+
+    def __enter__(self) -> Subscription:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class EventHub:
+    def __init__(self, client: redis.Redis) -> None:
+        self.client = client
+        self._listeners: dict[str, set[Subscription]] = {}
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pid: int | None = None
+
+    # --- streams ------------------------------------------------------------
+    def subscribe(self, job_id: str, wait: float = 5.0) -> Subscription:
+        """Register for a job's events; only returns once the hub is subscribed.
+
+        Read the job record AFTER this returns: anything published from then on
+        reaches the subscription, and anything before is in the record.
+        """
+        self._ensure_running()
+        sub = Subscription(self, job_id)
+        with self._lock:
+            self._listeners.setdefault(job_id, set()).add(sub)
+        if not self._ready.wait(wait):
+            self._remove(sub)
+            raise redis.ConnectionError("live event feed unavailable")
+        return sub
+
+    def listener_count(self) -> int:
+        with self._lock:
+            return sum(len(subs) for subs in self._listeners.values())
+
+    def _remove(self, sub: Subscription) -> None:
+        with self._lock:
+            subs = self._listeners.get(sub.job_id)
+            if subs is not None:
+                subs.discard(sub)
+                if not subs:
+                    del self._listeners[sub.job_id]
+
+    def _dispatch(self, job_id: str, event: dict) -> None:
+        with self._lock:
+            subs = list(self._listeners.get(job_id, ()))
+        for sub in subs:
+            try:
+                sub.queue.put_nowait(event)
+            except queue.Full:  # a stuck reader: make it re-read the record
+                _replace_with_resync(sub.queue)
+
+    def _resync_all(self) -> None:
+        with self._lock:
+            subs = [s for group in self._listeners.values() for s in group]
+        for sub in subs:
+            try:
+                sub.queue.put_nowait(RESYNC)
+            except queue.Full:
+                _replace_with_resync(sub.queue)
+
+    # --- the listener thread --------------------------------------------------
+    def _ensure_running(self) -> None:
+        pid = os.getpid()
+        with self._lock:
+            if self._thread is not None and self._thread.is_alive() and self._pid == pid:
+                return
+            # First use, or a forked child that inherited a dead thread's hub.
+            self._ready = threading.Event()
+            self._pid = pid
+            self._thread = threading.Thread(target=self._run, name="event-hub", daemon=True)
+            self._thread.start()
+
+    def _run(self) -> None:
+        delay = 0.5
+        connected_before = False
+        while True:
+            pubsub = self.client.pubsub()
+            try:
+                pubsub.psubscribe(_PATTERN)
+                while True:
+                    message = pubsub.get_message(timeout=1.0)
+                    if message is None:
+                        continue
+                    kind = message["type"]
+                    if kind == "psubscribe":
+                        self._ready.set()
+                        delay = 0.5
+                        if connected_before:
+                            self._resync_all()
+                        connected_before = True
+                    elif kind == "pmessage":
+                        self._handle(message)
+            except (redis.ConnectionError, redis.TimeoutError, OSError) as exc:
+                self._ready.clear()
+                log.warning("event feed lost (%s); reconnecting in %.1fs", exc, delay)
+            except Exception:
+                self._ready.clear()
+                log.exception("event feed crashed; restarting")
+            finally:
+                try:
+                    pubsub.close()
+                except Exception:
+                    pass
+            time.sleep(delay)
+            delay = min(delay * 2, 10.0)
+
+    def _handle(self, message: dict) -> None:
+        channel = message["channel"]
+        channel = channel.decode() if isinstance(channel, bytes) else channel
+        job_id = channel.split(":", 1)[1]
+        try:
+            event = json.loads(message["data"])
+        except (TypeError, ValueError):
+            return
+        if isinstance(event, dict) and isinstance(event.get("event"), str):
+            self._dispatch(job_id, event)
+
+
+def _replace_with_resync(q: queue.Queue) -> None:
+    try:
+        while True:
+            q.get_nowait()
+    except queue.Empty:
+        pass
+    try:
+        q.put_nowait(RESYNC)
+    except queue.Full:
+        pass
+
+
+_hubs: dict[str, EventHub] = {}
+_hubs_lock = threading.Lock()
+
+
+def hub_for(client: redis.Redis) -> EventHub:
+    """The process-wide hub for the Redis database behind `client`."""
+    kwargs = client.connection_pool.connection_kwargs
+    key = f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}"
+    with _hubs_lock:
+        hub = _hubs.get(key)
+        if hub is None:
+            hub = _hubs[key] = EventHub(client)
+        return hub

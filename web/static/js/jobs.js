@@ -1,0 +1,375 @@
+// This session's jobs, newest first, kept live with server-sent events.
+//
+// Browsers allow only ~6 HTTP/1.1 connections per origin, so at most
+// MAX_STREAMS jobs get an EventSource; any others, and any whose stream drops,
+// are polled every POLL_MS instead.
+import { api, formatSeconds } from "./api.js";
+
+const PAGE = 10;
+const MAX_STREAMS = 3;
+const POLL_MS = 5000;
+const TERMINAL = new Set(["finished", "failed", "canceled"]);
+const LABELS = {
+  queued: "Queued",
+  started: "Generating",
+  finished: "Ready",
+  failed: "Failed",
+  canceled: "Canceled",
+};
+const EVENTS = ["queued", "started", "progress", "finished", "failed", "canceled"];
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name === "class") node.className = value;
+    else if (name === "text") node.textContent = value;
+    else node.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children) if (child != null) node.append(child);
+  return node;
+}
+
+function when(iso) {
+  if (!iso) return null;
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return null;
+  return el("time", { datetime: iso, text: date.toLocaleString() });
+}
+
+function describeValue(value) {
+  if (value === null || value === undefined) return "–";
+  if (Array.isArray(value)) return value.map(describeValue).join(", ");
+  if (typeof value === "object") return JSON.stringify(value);
+  return String(value);
+}
+
+function humanKey(key) {
+  const text = String(key).replace(/[_-]+/g, " ");
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+export class JobList {
+  constructor() {
+    this.list = document.getElementById("job-list");
+    this.empty = document.getElementById("empty");
+    this.more = document.getElementById("more");
+    this.totalLabel = document.getElementById("jobs-total");
+    this.error = document.getElementById("list-error");
+    this.jobs = new Map(); // id -> job JSON
+    this.items = new Map(); // id -> <li>
+    this.watchers = new Map(); // id -> {source?, timer?}
+    this.total = 0;
+    this.loading = false;
+    this.more.addEventListener("click", () => this.loadMore());
+    window.addEventListener("pagehide", () => this.stopAll());
+  }
+
+  // --- loading --------------------------------------------------------------
+  async reload() {
+    this.stopAll();
+    this.jobs.clear();
+    this.items.clear();
+    this.list.replaceChildren();
+    await this.loadPage(0);
+  }
+
+  async loadMore() {
+    await this.loadPage(this.items.size);
+  }
+
+  async loadPage(offset) {
+    if (this.loading) return;
+    this.loading = true;
+    this.list.setAttribute("aria-busy", "true");
+    try {
+      const page = await api.listJobs(PAGE, offset);
+      this.hideError();
+      this.total = page.total;
+      for (const job of page.jobs) this.upsert(job, { append: true });
+    } catch (err) {
+      this.showError(`Could not load your tracks. ${err.message}`);
+    } finally {
+      this.loading = false;
+      this.list.removeAttribute("aria-busy");
+      this.updateFooter();
+    }
+  }
+
+  showError(message) {
+    this.error.textContent = message;
+    this.error.hidden = false;
+  }
+
+  hideError() {
+    this.error.hidden = true;
+    this.error.textContent = "";
+  }
+
+  updateFooter() {
+    const shown = this.items.size;
+    this.empty.hidden = shown > 0 || this.loading;
+    this.more.hidden = shown >= this.total;
+    this.totalLabel.textContent = this.total ? `${this.total} in this session` : "";
+  }
+
+  // --- a new submission ---------------------------------------------------
+  addSubmitted(accepted, params) {
+    this.total += 1;
+    this.upsert(
+      {
+        job_id: accepted.job_id,
+        status: accepted.status || "queued",
+        queue_position: accepted.queue_position,
+        estimated_wait: accepted.estimated_wait,
+        seed: accepted.seed,
+        prompt: params.prompt,
+        duration: params.duration,
+        genre: params.genre ?? null,
+        created_at: new Date().toISOString(),
+      },
+      { append: false },
+    );
+    this.updateFooter();
+  }
+
+  // --- rendering -------------------------------------------------------------
+  upsert(update, { append = false } = {}) {
+    const id = update.job_id;
+    const old = this.jobs.get(id) || {};
+    const job = { ...old, ...update };
+    if (update.status && update.status !== "queued") {
+      delete job.queue_position;
+      delete job.estimated_wait;
+    }
+    this.jobs.set(id, job);
+    const previous = this.items.get(id);
+    const fresh = this.render(job, previous);
+    if (previous) {
+      if (fresh !== previous) {
+        const focused = previous.contains(document.activeElement) ? document.activeElement : null;
+        previous.replaceWith(fresh);
+        // Keep keyboard focus on the same control across a re-render.
+        const same = focused && focused.className && fresh.querySelector(`.${focused.className.split(" ").join(".")}`);
+        if (same) same.focus();
+      }
+    } else if (append) {
+      this.list.append(fresh);
+    } else {
+      this.list.prepend(fresh);
+    }
+    this.items.set(id, fresh);
+    if (TERMINAL.has(job.status)) this.stopWatching(id);
+    else this.watch(id);
+  }
+
+  render(job, previous) {
+    // A finished card keeps its <audio> element (and playback) once built.
+    if (previous && previous.dataset.status === "finished" && job.status === "finished") {
+      return previous;
+    }
+    const status = job.status;
+    const item = el("li", {
+      class: `job status-${status}`,
+      "data-job-id": job.job_id,
+      "data-status": status,
+      "aria-labelledby": `job-${job.job_id}-prompt`,
+    });
+    const meta = [`${job.duration ?? "?"} s`];
+    if (job.genre) meta.push(job.genre);
+    if (job.seed !== undefined && job.seed !== null) meta.push(`seed ${job.seed}`);
+    item.append(
+      el(
+        "div",
+        { class: "job-head" },
+        el("span", { class: `badge badge-${status}`, text: LABELS[status] || status }),
+        el("span", { class: "job-meta", text: meta.join(" · ") }),
+        when(job.created_at),
+      ),
+      el("p", { class: "job-prompt", id: `job-${job.job_id}-prompt`, text: job.prompt || "" }),
+    );
+    item.append(this.renderState(job));
+    return item;
+  }
+
+  renderState(job) {
+    const box = el("div", { class: "job-state" });
+    switch (job.status) {
+      case "queued": {
+        const parts = [];
+        if (job.queue_position) parts.push(`Position ${job.queue_position} in the queue`);
+        else parts.push("Waiting in the queue");
+        if (job.estimated_wait != null) parts.push(`ready in about ${formatSeconds(job.estimated_wait)}`);
+        const cancel = el("button", {
+          type: "button",
+          class: "quiet cancel",
+          text: "Cancel",
+          "aria-label": `Cancel: ${job.prompt || job.job_id}`,
+        });
+        cancel.addEventListener("click", () => this.cancel(job.job_id, cancel));
+        box.append(el("p", { class: "queue-info", text: parts.join(" · ") }), cancel);
+        break;
+      }
+      case "started": {
+        const percent = Math.max(0, Math.min(100, job.progress ?? 0));
+        const label = `job-${job.job_id}-progress`;
+        box.append(
+          el("label", { for: label, class: "progress-label", text: `Generating… ${percent}%` }),
+          el("progress", { id: label, max: "100", value: String(percent) }),
+        );
+        break;
+      }
+      case "finished": {
+        if (job.expired || !job.audio_url) {
+          box.append(el("p", { class: "hint", text: "The audio has expired and was deleted." }));
+          break;
+        }
+        const audio = el("audio", {
+          controls: true,
+          preload: "metadata",
+          src: job.audio_url,
+          "aria-label": `Play: ${job.prompt || job.job_id}`,
+        });
+        const download = el("a", {
+          class: "button download",
+          href: job.audio_url,
+          download: `music_${job.job_id}.wav`,
+          text: "Download WAV",
+        });
+        box.append(audio, el("div", { class: "job-actions" }, download));
+        box.append(this.renderUnderstood(job));
+        break;
+      }
+      case "failed":
+        box.append(el("p", { class: "job-error", text: job.error || "Generation failed." }));
+        break;
+      case "canceled":
+        box.append(el("p", { class: "hint", text: "Canceled before it started." }));
+        break;
+      default:
+        break;
+    }
+    return box;
+  }
+
+  renderUnderstood(job) {
+    const details = el("dl", { class: "understood" });
+    const add = (key, value) => details.append(el("dt", { text: key }), el("dd", { text: value }));
+    if (job.seed != null) add("Seed", String(job.seed));
+    if (job.engine) add("Engine", job.model ? `${job.engine} (${job.model})` : job.engine);
+    const understood = job.understood && typeof job.understood === "object" ? job.understood : {};
+    for (const [key, value] of Object.entries(understood)) add(humanKey(key), describeValue(value));
+    return el(
+      "div",
+      { class: "understood-box" },
+      el("h3", { class: "small-title", text: "What the engine understood" }),
+      details,
+    );
+  }
+
+  async cancel(id, button) {
+    button.disabled = true;
+    button.textContent = "Canceling…";
+    try {
+      await api.cancelJob(id);
+      this.hideError();
+      this.upsert({ job_id: id, status: "canceled" });
+    } catch (err) {
+      this.showError(`Could not cancel: ${err.message}`);
+      button.disabled = false;
+      button.textContent = "Cancel";
+      this.refreshOne(id);
+    }
+  }
+
+  // --- live updates ------------------------------------------------------------
+  streamCount() {
+    let n = 0;
+    for (const w of this.watchers.values()) if (w.source) n += 1;
+    return n;
+  }
+
+  watch(id) {
+    if (this.watchers.has(id)) return;
+    if (typeof EventSource === "function" && this.streamCount() < MAX_STREAMS) {
+      this.openStream(id);
+    } else {
+      this.poll(id);
+    }
+  }
+
+  openStream(id) {
+    const source = new EventSource(api.eventsUrl(id));
+    const watcher = { source };
+    this.watchers.set(id, watcher);
+    const onEvent = (event) => {
+      let data;
+      try {
+        data = JSON.parse(event.data);
+      } catch {
+        return;
+      }
+      this.upsert({ ...data, job_id: id, status: data.status || this.jobs.get(id)?.status });
+    };
+    for (const name of EVENTS) source.addEventListener(name, onEvent);
+    source.addEventListener("error", () => {
+      // Dropped or refused: poll instead (the server also ends streams after a while).
+      if (this.watchers.get(id) !== watcher) return;
+      source.close();
+      this.watchers.delete(id);
+      this.poll(id);
+    });
+  }
+
+  poll(id) {
+    const watcher = { timer: null };
+    this.watchers.set(id, watcher);
+    const tick = async () => {
+      if (this.watchers.get(id) !== watcher) return;
+      const done = await this.refreshOne(id);
+      if (!done && this.watchers.get(id) === watcher) {
+        watcher.timer = setTimeout(tick, POLL_MS);
+      }
+    };
+    watcher.timer = setTimeout(tick, POLL_MS);
+  }
+
+  async refreshOne(id) {
+    try {
+      const job = await api.getJob(id);
+      this.upsert(job);
+      return TERMINAL.has(job.status);
+    } catch (err) {
+      if (err.status === 404 || err.status === 403) {
+        this.stopWatching(id);
+        return true;
+      }
+      return false; // offline or a server hiccup: try again next tick
+    }
+  }
+
+  stopWatching(id) {
+    const watcher = this.watchers.get(id);
+    if (!watcher) return;
+    this.watchers.delete(id);
+    if (watcher.source) watcher.source.close();
+    if (watcher.timer) clearTimeout(watcher.timer);
+    // A stream slot is free: move a polled job onto a stream.
+    for (const [other, w] of this.watchers) {
+      if (!w.source && this.streamCount() < MAX_STREAMS && typeof EventSource === "function") {
+        clearTimeout(w.timer);
+        this.watchers.delete(other);
+        this.openStream(other);
+        break;
+      }
+    }
+  }
+
+  stopAll() {
+    for (const watcher of this.watchers.values()) {
+      if (watcher.source) watcher.source.close();
+      if (watcher.timer) clearTimeout(watcher.timer);
+    }
+    this.watchers.clear();
+  }
+}
