@@ -102,6 +102,10 @@ class Settings:
     max_worker_losses: int = field(default=3, metadata={"env": "MAX_WORKER_LOSSES", "parse": _int})
     storage_retries: int = field(default=5, metadata={"env": "STORAGE_RETRIES", "parse": _int})
     log_json: bool = field(default=True, metadata={"env": "LOG_JSON", "parse": _bool})
+    # An open job-event stream (SSE) ends after this long; the browser reconnects.
+    events_max_seconds: int = field(
+        default=600, metadata={"env": "EVENTS_MAX_SECONDS", "parse": _int}
+    )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -62,9 +62,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     register_error_handlers(app)
 
-    from web.blueprints import audio, generate, health, jobs
+    from web.blueprints import audio, events, generate, health, jobs, page
 
-    for module in (health, generate, jobs, audio):
+    for module in (health, generate, jobs, events, audio, page):
         app.register_blueprint(module.bp)
 
     logging.getLogger("web").setLevel(logging.INFO)
