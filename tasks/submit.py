@@ -20,6 +20,15 @@ def new_job_id() -> str:
     return secrets.token_urlsafe(9)
 
 
+def kwargs_repr(fields: dict, limit: int = 60) -> str:
+    """What Flower shows as the task's kwargs: short and readable."""
+    prompt = str(fields.get("prompt") or "")
+    if len(prompt) > limit:
+        prompt = prompt[: limit - 1] + "…"
+    shown = {"prompt": prompt, **{k: fields.get(k) for k in ("duration", "genre", "seed")}}
+    return repr(shown)
+
+
 def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) -> dict:
     """Record the job, then enqueue it with limits scaled to its duration."""
     from inference.base import resolve_seed  # numpy-only module, no torch
@@ -34,6 +43,7 @@ def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) ->
             "music.generate",
             kwargs=fields,
             task_id=job_id,
+            kwargsrepr=kwargs_repr(fields),
             queue="music",
             soft_time_limit=soft,
             time_limit=hard,
