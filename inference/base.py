@@ -7,7 +7,8 @@ job at a time (``generate``). Engines know nothing of HTTP, queues or storage.
 from __future__ import annotations
 
 import random
-from typing import Callable, Protocol, runtime_checkable
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
