@@ -1,0 +1,1 @@
+"""Benchmarks of the service against its own baselines: `python -m bench [--quick]`."""

@@ -1,0 +1,96 @@
+"""`python -m bench [--quick] [--only NAME ...]`: every benchmark, one table.
+
+Each figure is a ratio against a baseline measured in the same run, on
+loopback, with real processes (tests/support/services.py). Set
+BENCH_REDIS_URL (default redis://127.0.0.1:6379/10) to a Redis base DB the
+benchmark may flush, with the four DBs after it (see bench/common.py).
+
+Benchmarks (module: run(quick) -> rows):
+  queue     bench_queue     submit->started/finished vs a bare Celery round trip
+  api       bench_api       GET /api/jobs/{id} req/s vs GET /health
+  audio     bench_audio     /api/audio MB/s vs direct storage reads, RSS growth
+  scale     bench_scale     jobs/min at 1, 2, 4 worker processes
+  composer  bench_composer  the composer engine (a colleague's; "missing" if absent)
+  acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+import time
+import traceback
+
+from bench import common
+
+BENCHES = {
+    "queue": "bench.bench_queue",
+    "api": "bench.bench_api",
+    "audio": "bench.bench_audio",
+    "scale": "bench.bench_scale",
+    "composer": "bench.bench_composer",
+    "acestep": "bench.bench_acestep",
+}
+
+
+def _rows(name: str, module: str, quick: bool) -> list[dict]:
+    try:
+        mod = importlib.import_module(module)
+    except ModuleNotFoundError as exc:
+        if exc.name == module:
+            return [{"name": f"{name}: missing ({module} not written yet)", "ok": None}]
+        raise
+    return mod.run(quick=quick)
+
+
+def _fmt(value) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
+    return str(value)
+
+
+def _verdict(ok) -> str:
+    return {True: "PASS", False: "FAIL", None: "-"}.get(ok, str(ok))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer samples (< 2 minutes)")
+    parser.add_argument("--only", nargs="+", choices=sorted(BENCHES), help="run only these")
+    args = parser.parse_args(argv)
+
+    rows: list[dict] = []
+    began = time.monotonic()
+    for name, module in BENCHES.items():
+        if args.only and name not in args.only:
+            continue
+        started = time.monotonic()
+        print(f"[bench] {name} ...", file=sys.stderr, flush=True)
+        try:
+            rows += _rows(name, module, args.quick)
+        except Exception as exc:
+            traceback.print_exc()
+            rows.append({"name": f"{name}: ERROR {type(exc).__name__}: {exc}"[:100],
+                         "ok": False})
+        print(f"[bench] {name} took {time.monotonic() - started:.1f}s", file=sys.stderr,
+              flush=True)
+
+    header = ("name", "figure", "unit", "baseline", "ratio", "goal", "pass/fail")
+    table = [[row.get("name", "?"), _fmt(row.get("figure")), row.get("unit") or "",
+              _fmt(row.get("baseline")), _fmt(row.get("ratio")), row.get("goal") or "",
+              _verdict(row.get("ok"))] for row in rows]
+    widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
+    print(f"# nproc={os.cpu_count()} quick={args.quick} redis={common.REDIS_URL} "
+          f"total={time.monotonic() - began:.0f}s")
+    for line in [header, *table]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
+              .rstrip())
+    return 1 if any(row.get("ok") is False for row in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
