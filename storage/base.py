@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Protocol
 
 CHUNK_SIZE = 256 * 1024
-_KEY_RE = re.compile(r"^audio/[A-Za-z0-9_-]{1,64}\.wav$")
+_KEY_RE = re.compile(r"^audio/[A-Za-z0-9_-]{1,64}\.wav\Z")  # \Z: `$` lets "...wav\n" in
 
 
 class StorageError(RuntimeError):
