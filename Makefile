@@ -36,6 +36,12 @@ gpu-smoke: install
 
 test: install-dev
 	@.ci/redis.sh ensure
+	@# Browser tests drive Debian's Chromium (never `playwright install`); they skip without it.
+	@command -v chromium >/dev/null || ! command -v apt-get >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; \
+	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "Chromium could not be installed: browser tests will be skipped" >&2
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not drill" $(PYTEST_ARGS)
 
