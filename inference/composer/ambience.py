@@ -70,26 +70,25 @@ def wind(rng, n):
 _BEDS = {"rain": rain, "vinyl": vinyl, "ocean": ocean, "wind": wind}
 
 
-def _tile(loop: np.ndarray, total: int) -> np.ndarray:
-    if loop.size >= total:
-        return loop[:total]
+def _loop_add(dest: np.ndarray, loop: np.ndarray, gain: float) -> None:
+    """Tile ``loop`` over ``dest`` (in place) with a crossfade at each seam."""
+    g = np.float32(gain)
+    if loop.size >= dest.size:
+        dest += loop[: dest.size] * g
+        return
     fade = np.linspace(0, 1, XFADE, dtype=np.float32)
-    body = loop[: loop.size - XFADE].copy()
-    body[:XFADE] = body[:XFADE] * fade + loop[-XFADE:] * (1 - fade)
-    reps = -(-total // body.size)
-    return np.tile(body, reps)[:total]
+    body = loop[: loop.size - XFADE] * g
+    body[:XFADE] = body[:XFADE] * fade + loop[-XFADE:] * g * (1 - fade)
+    for s0 in range(0, dest.size, body.size):
+        n = min(body.size, dest.size - s0)
+        dest[s0:s0 + n] += body[:n]
 
 
-def bed(kinds, total: int, music_rms: float, rng) -> tuple[np.ndarray, np.ndarray] | None:
-    if not kinds:
-        return None
-    n = min(total + XFADE, int(LOOP_S * SR))
-    out = []
-    for _ in range(2):
-        mix = np.zeros(total, np.float32)
+def add_bed(kinds, music_rms: float, rng, left: np.ndarray, right: np.ndarray) -> None:
+    """Lay the named ambiences under the music at ``LEVEL_DB`` below its RMS."""
+    n = min(left.size + XFADE, int(LOOP_S * SR))
+    for dest in (left, right):
         for kind in kinds:
-            layer = _tile(_BEDS[kind](rng, n).astype(np.float32), total)
-            rms = float(np.sqrt(np.mean(layer**2))) or 1.0
-            mix += layer * np.float32(music_rms * 10 ** (LEVEL_DB[kind] / 20) / rms)
-        out.append(mix)
-    return out[0], out[1]
+            loop = _BEDS[kind](rng, n).astype(np.float32)
+            rms = float(np.sqrt(np.mean(loop**2))) or 1.0
+            _loop_add(dest, loop, music_rms * 10 ** (LEVEL_DB[kind] / 20) / rms)

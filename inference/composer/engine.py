@@ -89,10 +89,11 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
     total = plan.duration * SR
     bars = form.bars(st, r.mode, r.tonic, list(plan.sections), _rng(seed, key, "form"))
     jitter = JITTER.get(r.genre, 0.007)
-    left = np.zeros(total, np.float32)
-    right = np.zeros(total, np.float32)
-    send = np.zeros(total, np.float32)
-    pump = effects.sidechain(total, r.tempo, 0.45) if r.genre == "electronic" else None
+    # The mix is built in place in the output array (channels are strided views),
+    # so the only other long buffers are one part at a time and the half-rate send.
+    out = np.zeros((total, 2), np.float32)
+    left, right = out[:, 0], out[:, 1]
+    send = np.zeros(total // 2, np.float32)
     steps = len(plan.parts) + 3
     by_inst: dict[str, list] = {}
     for i, part in enumerate(plan.parts):
@@ -105,30 +106,25 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
         buf = render_notes(inst, notes, total, r.tempo, st.swing, jitter,
                            _rng(seed, key, f"voice:{inst}"))
         if voice.drive:
-            buf = effects.amp(buf, voice.drive)
-        if pump is not None and inst not in ("synth lead",):
-            buf *= pump
-        buf *= np.float32(voice.gain)
+            effects.amp(buf, voice.drive)
+        if r.genre == "electronic" and inst != "synth lead":
+            effects.pump(buf, r.tempo, 0.45)
         gl, gr = effects.pan_gains(voice.pan)
-        left += buf * gl
-        right += buf * gr
+        effects.add_scaled(left, buf, voice.gain * gl)
+        effects.add_scaled(right, buf, voice.gain * gr)
         if inst in ("distorted guitar", "pad", "strings"):  # double-tracked width
-            wide = effects.haas(buf, 14.0)
-            (right if voice.pan <= 0 else left).__iadd__(wide * np.float32(0.6))
-            del wide
-        send += buf * np.float32(voice.send)
+            effects.add_scaled(right if voice.pan <= 0 else left, buf, 0.6 * voice.gain,
+                               int(0.014 * SR))
+        effects.send_add(send, buf, voice.send * voice.gain)
         del buf
         progress(0.8 * (i + 1) / steps)
     if plan.drums:
         kit = drumkit.kit(plan.drums, _rng(seed, key, "kit"))
         hits = beats.drums(bars, plan.drums, r.energy, _rng(seed, key, "groove"))
-        dl, dr = render_hits(hits, kit, total, r.tempo, st.swing, jitter * 0.6,
-                             _rng(seed, key, "drum-timing"))
-        g = np.float32(DRUM_GAIN.get(plan.drums, 0.9))
-        left += dl * g
-        right += dr * g
-        send += (dl + dr) * np.float32(0.08 if plan.drums != "cinematic" else 0.3)
-        del dl, dr
+        g = DRUM_GAIN.get(plan.drums, 0.9)
+        hits = [(b, name, v * g) for b, name, v in hits]
+        render_hits(hits, kit, r.tempo, st.swing, jitter * 0.6, _rng(seed, key, "drum-timing"),
+                    left, right, send, 0.08 if plan.drums != "cinematic" else 0.3)
     progress(0.85)
     decay, wet = st.reverb
     ir = effects.reverb_ir(decay, _rng(seed, key, "room"))
@@ -137,16 +133,9 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
     progress(0.92)
     if r.ambience:
         level = float(np.sqrt((np.dot(left, left) + np.dot(right, right)) / (2 * total)))
-        bed = ambience.bed(r.ambience, total, max(level, 1e-3), _rng(seed, key, "ambience"))
-        left += bed[0]
-        right += bed[1]
-        del bed
+        ambience.add_bed(r.ambience, max(level, 1e-3), _rng(seed, key, "ambience"), left, right)
     _fades(left, right, plan.duration)
-    left, right = master(left, right)
-    out = np.empty((total, 2), np.float32)
-    out[:, 0] = left
-    del left
-    out[:, 1] = right
+    master(left, right)
     progress(1.0)
     return out
 

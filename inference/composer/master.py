@@ -11,10 +11,13 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from inference.composer.effects import sosfilt_inplace
+
 SR = 48_000
 TARGET_LUFS = -14.0
 CEILING_DBFS = -1.0
 # A little under the ceiling so 16-bit rounding can never land on it.
+_CHUNK = 240_000  # whole 100 ms loudness hops and 5 ms limiter blocks
 _CEILING = np.float32(10 ** ((CEILING_DBFS - 0.1) / 20))
 
 _K_SOS = np.array([
@@ -28,19 +31,24 @@ _K_SOS32 = _K_SOS.astype(np.float32)
 
 def loudness(channels: list[np.ndarray]) -> float:
     """Integrated loudness (LUFS, approximate) of equal-length channels."""
-    block = int(0.4 * SR)
-    hop = block // 4
+    hop = int(0.1 * SR)  # 400 ms blocks with 75 % overlap = sums of four 100 ms hops
     power = None
     for x in channels:
-        k = signal.sosfilt(_K_SOS32, x) ** 2
-        csum = np.concatenate(([0.0], np.cumsum(k, dtype=np.float64)))
-        del k
-        if csum.size - 1 < block:
-            p = np.array([csum[-1] / max(csum.size - 1, 1)])
-        else:
-            starts = np.arange(0, csum.size - block, hop)
-            p = (csum[starts + block] - csum[starts]) / block
-        power = p if power is None else power + p
+        zi = np.zeros((2, 2), np.float32)
+        sums = []
+        for s0 in range(0, x.size, _CHUNK):
+            k, zi = signal.sosfilt(_K_SOS32, x[s0:s0 + _CHUNK], zi=zi)
+            k *= k
+            usable = k.size - k.size % hop
+            sums.append(k[:usable].reshape(-1, hop).sum(axis=1, dtype=np.float64))
+            if usable < k.size:
+                sums.append(np.array([k[usable:].sum(dtype=np.float64)]))
+        hops = np.concatenate(sums)
+        power = hops if power is None else power + hops
+    if power.size >= 4:
+        power = (power[:-3] + power[1:-2] + power[2:-1] + power[3:]) / (4 * hop)
+    else:
+        power = np.array([power.sum() / channels[0].size])
     levels = -0.691 + 10 * np.log10(np.maximum(power, 1e-12))
     gated = power[levels > -70]
     if gated.size == 0:
@@ -50,11 +58,10 @@ def loudness(channels: list[np.ndarray]) -> float:
     return float(-0.691 + 10 * np.log10(gated.mean()))
 
 
-def remove_dc(x: np.ndarray) -> np.ndarray:
-    """Gentle 12 Hz high-pass (one pole pair) then mean removal."""
-    sos = signal.butter(1, 12, "highpass", fs=SR, output="sos").astype(np.float32)
-    y = signal.sosfilt(sos, x)
-    return y - np.float32(y.mean())
+def remove_dc(x: np.ndarray) -> None:
+    """In place: gentle 12 Hz high-pass, then mean removal."""
+    sosfilt_inplace(signal.butter(1, 12, "highpass", fs=SR, output="sos"), x)
+    x -= np.float32(x.mean(dtype=np.float64))
 
 
 def limit(left: np.ndarray, right: np.ndarray) -> None:
@@ -65,29 +72,33 @@ def limit(left: np.ndarray, right: np.ndarray) -> None:
     is <= the gain its block needs, so no sample exceeds the ceiling."""
     blk = 240
     n = left.size
-    pad = (-n) % blk
-    peak = np.maximum(np.abs(left), np.abs(right))
-    if pad:
-        peak = np.concatenate([peak, np.zeros(pad, np.float32)])
-    need = np.minimum(1.0, _CEILING / np.maximum(peak.reshape(-1, blk).max(axis=1), 1e-9))
-    del peak
+    peaks = []
+    for s0 in range(0, n, _CHUNK):
+        p = np.maximum(np.abs(left[s0:s0 + _CHUNK]), np.abs(right[s0:s0 + _CHUNK]))
+        full = p.size - p.size % blk
+        peaks.append(p[:full].reshape(-1, blk).max(axis=1))
+        if full < p.size:
+            peaks.append(p[full:].max(keepdims=True))
+    need = np.minimum(1.0, _CEILING / np.maximum(np.concatenate(peaks), 1e-9))
     if need.min() >= 1.0:
         return
     g = need.copy()
     g[1:] = np.minimum(g[1:], need[:-1])
     g[:-1] = np.minimum(g[:-1], need[1:])
     centres = np.arange(g.size) * blk + blk / 2
-    first = int(np.flatnonzero(g < 1).min() * blk)
-    last = min(n, int((np.flatnonzero(g < 1).max() + 1) * blk))
-    idx = np.arange(first, last, dtype=np.float64)
-    gain = np.interp(idx, centres, g).astype(np.float32)
-    left[first:last] *= gain
-    right[first:last] *= gain
+    low = np.flatnonzero(g < 1)
+    first, last = int(low.min() * blk), min(n, int((low.max() + 1) * blk))
+    for s0 in range(first, last, _CHUNK):
+        s1 = min(last, s0 + _CHUNK)
+        gain = np.interp(np.arange(s0, s1), centres, g).astype(np.float32)
+        left[s0:s1] *= gain
+        right[s0:s1] *= gain
 
 
-def master(left: np.ndarray, right: np.ndarray, target: float = TARGET_LUFS):
-    """Normalise to ``target`` LUFS under the peak ceiling; returns (left, right)."""
-    left, right = remove_dc(left), remove_dc(right)
+def master(left: np.ndarray, right: np.ndarray, target: float = TARGET_LUFS) -> None:
+    """Normalise to ``target`` LUFS under the peak ceiling, in place."""
+    remove_dc(left)
+    remove_dc(right)
     before = loudness([left, right])
     for _ in range(3):
         gain = np.float32(10 ** ((target - before) / 20)) if before > -70 else np.float32(1)
@@ -100,9 +111,13 @@ def master(left: np.ndarray, right: np.ndarray, target: float = TARGET_LUFS):
         before = target + 10 * np.log10(max(rms1, 1e-20) / max(rms0, 1e-20))
         if abs(before - target) < 0.2:
             break
-    peak = max(float(np.abs(left).max(initial=0)), float(np.abs(right).max(initial=0)))
+    peak = max(_peak(left), _peak(right))
     if peak > _CEILING:
         scale = np.float32(_CEILING / peak)
         left *= scale
         right *= scale
-    return left, right
+
+
+def _peak(x: np.ndarray) -> float:
+    return max((float(np.abs(x[s:s + _CHUNK]).max()) for s in range(0, x.size, _CHUNK)),
+               default=0.0)

@@ -211,7 +211,24 @@ def comp(bars: list[Bar], style: str, inst: str, rng) -> list[Note]:
             tones = sorted(voicing) + [voicing[0] + 12]
             seq = tones + tones[-2:0:-1]
             notes += [(s + k / 2, 0.9, seq[k % len(seq)], v * 0.7) for k in range(8)]
+    if style == "pad":
+        notes = _tie(notes)
     return notes
+
+
+def _tie(notes: list[Note]) -> list[Note]:
+    """Join a held pitch that is struck again right where it ends: a pad holds
+    through bars of the same chord instead of re-attacking each bar."""
+    held: dict[int, int] = {}
+    out: list[Note] = []
+    for s, d, p, v in sorted(notes):
+        j = held.get(p)
+        if j is not None and abs(out[j][0] + out[j][1] - s) < 1e-6:
+            out[j] = (out[j][0], out[j][1] + d, p, out[j][3])
+            continue
+        held[p] = len(out)
+        out.append((s, d, p, v))
+    return out
 
 
 def _guitar_shape(ch) -> list[int]:

@@ -60,13 +60,14 @@ def render_notes(inst: str, notes: list, total: int, tempo: float, swing: float,
     return out
 
 
-def render_hits(hits: list, kit: dict, total: int, tempo: float, swing: float,
-                jitter: float, rng) -> tuple[np.ndarray, np.ndarray]:
-    """Stereo drum bus as two mono buffers (left, right)."""
-    left = np.zeros(total, np.float32)
-    right = np.zeros(total, np.float32)
+def render_hits(hits: list, kit: dict, tempo: float, swing: float, jitter: float, rng,
+                left: np.ndarray, right: np.ndarray, send: np.ndarray, send_amt: float) -> None:
+    """Adds the drum hits straight into the stereo mix and the half-rate reverb bus."""
     if not hits:
-        return left, right
+        return
+    total = left.size
+    half = {k: ((v[0][: v[0].size // 2 * 2:2] + v[0][1: v[0].size // 2 * 2:2])
+                * np.float32(0.5 * send_amt)) for k, v in kit.items()}
     beats = np.array([h[0] for h in hits])
     times = beat_times(beats, tempo, swing, swing > 0.3) + rng.normal(0, jitter, len(hits))
     for (_, name, vel), t in zip(hits, times, strict=True):
@@ -79,4 +80,6 @@ def render_hits(hits: list, kit: dict, total: int, tempo: float, swing: float,
         gr = np.float32(vel * np.sqrt(0.5 * (1 + pan)))
         left[s0:s0 + n] += sound[:n] * gl
         right[s0:s0 + n] += sound[:n] * gr
-    return left, right
+        h0 = s0 // 2
+        hn = min(half[name].size, send.size - h0)
+        send[h0:h0 + hn] += half[name][:hn] * np.float32(vel)
