@@ -13,17 +13,19 @@ from storage import ObjectNotFound, audio_key, check_key, open_storage
 PAYLOAD = bytes(range(256)) * 4096  # 1 MiB, so chunking and ranges are exercised
 
 
+def fake_aws_credentials(monkeypatch) -> None:
+    # moto intercepts the calls; boto3 still wants credentials and a region to sign with.
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
+        monkeypatch.setenv(name, "test")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+
+
 @pytest.fixture(params=["file", "s3"])
 def storage(request, tmp_path, monkeypatch):
     if request.param == "file":
         yield open_storage((tmp_path / "store").as_uri())
         return
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "test",
-        "AWS_SECRET_ACCESS_KEY": "test",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_credentials(monkeypatch)
     with mock_aws():
         boto3.client("s3").create_bucket(Bucket="music")
         yield open_storage("s3://music/prod")
@@ -108,12 +110,7 @@ def test_keys_outside_audio_are_refused(storage, source, key):
 
 
 def test_large_upload_uses_multipart(tmp_path, monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "t",
-        "AWS_SECRET_ACCESS_KEY": "t",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+    fake_aws_credentials(monkeypatch)
     big = tmp_path / "big.wav"
     big.write_bytes(os.urandom(20 * 1024 * 1024))  # ~ a 110 s render
     with mock_aws():
