@@ -2,6 +2,8 @@
 
 from celery import Celery
 
+import tasks.logs  # noqa: F401  (JSON/text log setup for worker and beat via setup_logging)
+
 app = Celery("music")
 app.config_from_object("celeryconfig")
 # Imported for their task registrations and worker signal handlers.

@@ -15,6 +15,7 @@ from inference.wav import write_wav
 from storage import StorageError, audio_key
 from tasks.app import app
 from tasks.context import audio_storage, job_store
+from tasks.metrics import record_finished
 from tasks.params import InvalidParams, validate
 from tasks.settings import get_settings
 from tasks.worker import current_engine
@@ -132,6 +133,9 @@ def _run(task, jobs, job_id, params, settings) -> dict:
     jobs.record_runtime(params.duration, time.monotonic() - began)
     if jobs.finish(job_id, audio_key=key, run_seconds=round(run_seconds, 3)) != "ok":
         log.warning("job changed state while running", extra={"job_id": job_id})
+    else:
+        record_finished(jobs.r, params.duration, time.monotonic() - began, run_seconds,
+                        info.get("engine"))
     log.info("job finished in %.2fs", run_seconds, extra={"job_id": job_id})
     return _result(jobs.get(job_id))
 

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 
 import redis
 
+from tasks.metrics import count_transition
+
 TERMINAL = ("finished", "failed", "canceled")
 STATUSES = ("queued", "started", *TERMINAL)
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
@@ -157,6 +159,8 @@ class JobStore:
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         if outcome in ("started", "gave_up"):
             self.publish(job_id, "started" if outcome == "started" else "failed")
+        if outcome == "gave_up":
+            count_transition(self.r, "failed")
         return outcome, int(count)
 
     def transition(self, job_id: str, allowed_from: tuple[str, ...], **fields) -> str:
@@ -168,6 +172,7 @@ class JobStore:
         result = result.decode() if isinstance(result, bytes) else result
         if result == "ok" and "status" in fields:
             self.publish(job_id, fields["status"])
+            count_transition(self.r, fields["status"])
         return result
 
     def cancel(self, job_id: str) -> str:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import threading
 
 import redis
+from redis.backoff import ExponentialBackoff
+from redis.retry import Retry
 
 from tasks.settings import Settings
 
@@ -22,9 +24,19 @@ def redis_for(settings: Settings, concern: str) -> redis.Redis:
             client = redis.Redis.from_url(
                 url,
                 socket_connect_timeout=2,
-                socket_timeout=5,
+                # Every command here is small; 2 s means Redis is wedged. The API
+                # must answer 503 within a few seconds (tests/web/test_redis_outage.py).
+                socket_timeout=2,
                 health_check_interval=15,
                 retry_on_timeout=False,
+                # A few quick reconnects (~0.35 s) ride out a stale pooled
+                # connection after a Redis restart, not redis-py's default ~5 s;
+                # a read timeout is not retried (it would multiply the wait).
+                retry=Retry(
+                    ExponentialBackoff(cap=0.2, base=0.05),
+                    3,
+                    supported_errors=(redis.ConnectionError,),
+                ),
             )
             _clients[url] = client
         return client

@@ -12,6 +12,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tasks.context import audio_storage, job_store
+from tasks.logs import configure as configure_logging
 from tasks.redis_client import redis_for
 from tasks.settings import Settings
 from web.errors import register_error_handlers
@@ -62,10 +63,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     register_error_handlers(app)
 
-    from web.blueprints import audio, events, generate, health, jobs, page
+    from web.blueprints import audio, events, generate, health, jobs, ops, page
 
-    for module in (health, generate, jobs, events, audio, page):
+    for module in (health, ops, generate, jobs, events, audio, page):
         app.register_blueprint(module.bp)
 
+    configure_logging(settings.log_json)
     logging.getLogger("web").setLevel(logging.INFO)
     return app
