@@ -30,6 +30,13 @@ class JobParams:
         return asdict(self)
 
 
+def _whole(value):
+    # JSON has one number type: 60.0 is the integer 60 (as JSON Schema says too).
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 def validate(prompt=None, duration=None, genre=None, seed=None) -> JobParams:
     if prompt is None:
         raise InvalidParams("prompt is required")
@@ -42,6 +49,7 @@ def validate(prompt=None, duration=None, genre=None, seed=None) -> JobParams:
         raise InvalidParams(f"prompt must be at most {MAX_PROMPT} characters (got {len(prompt)})")
     if duration is None:
         duration = DEFAULT_DURATION
+    duration = _whole(duration)
     if isinstance(duration, bool) or not isinstance(duration, int) or duration not in DURATIONS:
         raise InvalidParams("duration must be one of 30, 60 or 120 seconds", status=400)
     if genre is not None:
@@ -50,6 +58,7 @@ def validate(prompt=None, duration=None, genre=None, seed=None) -> JobParams:
         genre = genre.strip() or None
         if genre and len(genre) > MAX_GENRE:
             raise InvalidParams(f"genre must be at most {MAX_GENRE} characters")
+    seed = _whole(seed)
     if seed is not None and (
         isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
     ):

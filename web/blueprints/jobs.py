@@ -15,8 +15,9 @@ def list_jobs():
         offset = int(request.args.get("offset", 0))
     except ValueError:
         raise ApiError(400, "limit and offset must be integers") from None
-    if not 1 <= limit <= 100 or offset < 0:
-        raise ApiError(400, "limit must be 1..100 and offset >= 0")
+    # offset is bounded: past int64, Redis's ZREVRANGE errors (was a 500).
+    if not 1 <= limit <= 100 or not 0 <= offset <= 1_000_000:
+        raise ApiError(400, "limit must be 1..100 and offset 0..1000000")
     records, total = jobs().list_for_owner(session_owner(), offset, limit)
     return jsonify(jobs=[public_job(r) for r in records], total=total, offset=offset, limit=limit)
 
