@@ -13,7 +13,13 @@ from tasks.settings import Settings, get_settings
 @lru_cache(maxsize=4)
 def job_store(settings: Settings | None = None) -> JobStore:
     settings = settings or get_settings()
-    return JobStore(redis_for(settings, "jobs"), settings.retention_hours * 3600)
+    # Records outlive their audio (2x RETENTION_HOURS) so that, after the purge
+    # deletes a job's audio, the API can still answer "expired" rather than "not found".
+    return JobStore(redis_for(settings, "jobs"), record_ttl_seconds(settings))
+
+
+def record_ttl_seconds(settings: Settings) -> int:
+    return 2 * settings.retention_hours * 3600
 
 
 @lru_cache(maxsize=4)

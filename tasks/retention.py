@@ -1,29 +1,121 @@
-"""Delete audio older than RETENTION_HOURS; the job record says it expired."""
+"""Retention: audio older than RETENTION_HOURS is deleted; its job record says "expired".
+
+Run hourly by beat (`music.purge_expired` on the maintenance queue). Two passes:
+
+1. Audio: every object under audio/ (file or S3 storage) last modified before
+   the cutoff is deleted, after its job record (if any) is marked expired, so a
+   reader in between gets "expired", never a broken file. One odd or failing
+   object is logged and skipped; it never stops the rest of the purge.
+2. Records: job records live 2x RETENTION_HOURS (a Redis TTL set at creation),
+   so the API can still answer "expired" after the audio is gone. The sweep
+   marks finished jobs past the cutoff as expired even when their audio vanished
+   some other way (e.g. a bucket lifecycle rule), gives a TTL back to records
+   that lost theirs (a stray write after expiry re-creates a hash without one),
+   and deletes records older than the record lifetime.
+"""
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
 
-from tasks.context import audio_storage, job_store
+from storage import StorageError
+from tasks.context import audio_storage, job_store, record_ttl_seconds
+from tasks.jobs import JOB_ID_RE, QUEUE_KEY
 from tasks.settings import get_settings
 
 log = logging.getLogger("tasks.retention")
 
+_SCAN_BATCH = 500
 
-def purge(now: datetime | None = None) -> dict:
-    settings = get_settings()
-    storage, jobs = audio_storage(), job_store()
-    cutoff = (now or datetime.now(UTC)) - timedelta(hours=settings.retention_hours)
-    deleted = 0
+
+def purge(now: datetime | None = None, settings=None) -> dict:
+    settings = settings or get_settings()
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    cutoff = now - timedelta(hours=settings.retention_hours)
+    audio = _purge_audio(settings, cutoff)
+    records = _sweep_records(settings, now, cutoff)
+    result = {**audio, **records, "cutoff": cutoff.isoformat()}
+    log.info("retention purge: %s", result)
+    return result
+
+
+def _purge_audio(settings, cutoff: datetime) -> dict:
+    storage, jobs = audio_storage(settings), job_store(settings)
+    deleted = skipped = errors = 0
     for info in list(storage.list()):
         if info.modified >= cutoff:
             continue
         job_id = info.key.removeprefix("audio/").removesuffix(".wav")
-        # Mark first: a reader between the two steps then gets "expired", not a broken file.
-        if jobs.get(job_id) is not None:
-            jobs.update(job_id, expired="1")
-        storage.delete(info.key)
-        deleted += 1
-    log.info("retention purge removed %d audio objects older than %s", deleted, cutoff)
-    return {"deleted": deleted, "cutoff": cutoff.isoformat()}
+        try:
+            if JOB_ID_RE.match(job_id):
+                # Only sets the flag if the record still exists (no stray hash).
+                jobs.transition(job_id, ("finished", "failed", "canceled", "started"),
+                                expired="1")
+            storage.delete(info.key)
+            deleted += 1
+        except ValueError:  # not one of ours (a key outside the audio/{id}.wav scheme)
+            log.warning("retention: skipping unexpected object %r", info.key)
+            skipped += 1
+        except StorageError as exc:
+            log.warning("retention: could not delete %s: %s", info.key, exc)
+            errors += 1
+    return {"deleted": deleted, "skipped": skipped, "errors": errors}
+
+
+def _sweep_records(settings, now: datetime, cutoff: datetime) -> dict:
+    jobs = job_store(settings)
+    r = jobs.r
+    lifetime = record_ttl_seconds(settings)
+    record_cutoff = now - timedelta(seconds=lifetime)
+    marked = dropped = ttl_restored = 0
+    cursor = 0
+    while True:
+        cursor, keys = r.scan(cursor, match="job:*", count=_SCAN_BATCH)
+        if keys:
+            pipe = r.pipeline(transaction=False)
+            for key in keys:
+                pipe.hmget(key, "status", "created_at", "finished_at", "expired")
+                pipe.ttl(key)
+            replies = pipe.execute()
+            for key, (fields, ttl) in zip(keys, _pairs(replies), strict=True):
+                job_id = key.decode().removeprefix("job:")
+                status, created, finished, expired = (
+                    v.decode() if v is not None else None for v in fields
+                )
+                created_at = _parse(created)
+                if created_at is None or created_at < record_cutoff:
+                    # No creation time: a stray hash written after its record expired.
+                    # (Owner indexes drop dangling ids themselves when listed.)
+                    r.delete(key)
+                    r.zrem(QUEUE_KEY, job_id)
+                    dropped += 1
+                    continue
+                if ttl == -1:
+                    remaining = lifetime - (now - created_at).total_seconds()
+                    r.expire(key, max(1, int(remaining)))
+                    ttl_restored += 1
+                finished_at = _parse(finished)
+                if status == "finished" and not expired and finished_at and finished_at < cutoff:
+                    if jobs.transition(job_id, ("finished",), expired="1") == "ok":
+                        marked += 1
+        if cursor == 0:
+            break
+    return {"records_marked_expired": marked, "records_deleted": dropped,
+            "records_ttl_restored": ttl_restored}
+
+
+def _pairs(replies: list) -> list[tuple]:
+    return [(replies[i], replies[i + 1]) for i in range(0, len(replies), 2)]
+
+
+def _parse(stamp: str | None) -> datetime | None:
+    if not stamp:
+        return None
+    try:
+        value = datetime.fromisoformat(stamp)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
