@@ -34,18 +34,36 @@ def _bp(x: np.ndarray, lo: float, hi: float, order: int = 1) -> np.ndarray:
     return signal.sosfilt(sos.astype(np.float32), x)
 
 
+_WRAP = 2.0**32
+_TO_CYCLES = np.float32(1 / _WRAP)
+
+
 def _phase(f: float, n: int, vib_rate=0.0, vib_depth=0.0, vib_delay=0.3) -> np.ndarray:
-    """Cycles elapsed (not radians); vibrato fades in the way players add it."""
+    """Phase as a uint32 accumulator (one cycle = 2**32, wrapping for free).
+
+    Integer phase keeps long high notes exactly in tune and noise-free, which
+    a float32 ``f * t`` does not; vibrato fades in the way players add it."""
     if vib_depth == 0.0:
-        return (f * _t(n)).astype(np.float64)
+        return np.arange(n, dtype=np.uint32) * np.uint32(round(f / SR * _WRAP))
     t = _t(n)
     depth = vib_depth * np.clip((t - vib_delay) / 0.4, 0, 1)
-    inst = f * (1 + depth * np.sin(TAU * vib_rate * t))
-    return np.cumsum(inst, dtype=np.float64) / SR
+    inc = (np.float32(f / SR * _WRAP) * (1 + depth * np.sin(np.float32(TAU * vib_rate) * t)))
+    return np.cumsum(inc.astype(np.uint32), dtype=np.uint32)
 
 
-def _saw(phase: np.ndarray) -> np.ndarray:
-    return (2 * (phase % 1.0) - 1).astype(np.float32)
+def _cycles(phase: np.ndarray, offset: float = 0.0) -> np.ndarray:
+    """Fraction of the cycle, float32 in [0, 1)."""
+    if offset:
+        phase = phase + np.uint32(int(offset % 1.0 * _WRAP))
+    return phase.astype(np.float32) * _TO_CYCLES
+
+
+def _sine(phase: np.ndarray) -> np.ndarray:
+    return np.sin(np.float32(TAU) * _cycles(phase))
+
+
+def _saw(phase: np.ndarray, offset: float = 0.0) -> np.ndarray:
+    return 2 * _cycles(phase, offset) - 1
 
 
 def _adsr(n: int, attack: float, decay: float = 0.2, sustain: float = 1.0) -> np.ndarray:
@@ -62,8 +80,10 @@ def _additive(f, n, ratios, amps, taus, tau2=None) -> np.ndarray:
     for r, a, tau in zip(ratios, amps, taus, strict=False):
         if f * r > 16000:
             continue
-        env = np.exp(-t / tau) if tau2 is None else 0.7 * np.exp(-t / tau) + 0.3 * np.exp(-t / tau2)
-        out += (a * np.sin(TAU * f * r * t) * env).astype(np.float32)
+        env = np.exp(-t / np.float32(tau))
+        if tau2 is not None:
+            env = 0.7 * env + 0.3 * np.exp(-t / np.float32(tau2))
+        out += np.float32(a) * _sine(_phase(f * r, n)) * env
     return out
 
 
@@ -81,8 +101,9 @@ def piano(m, n, rng):
 def epiano(m, n, rng):
     f, t = hz(m), _t(n)
     index = 1.8 * np.exp(-t / 0.25) + 0.25
-    tone = np.sin(TAU * f * t + index * np.sin(TAU * f * t))
-    tine = 0.15 * np.sin(TAU * f * 7.0 * t) * np.exp(-t / 0.05)
+    carrier = np.float32(TAU) * _cycles(_phase(f, n))
+    tone = np.sin(carrier + index * np.sin(carrier))
+    tine = 0.15 * _sine(_phase(f * 7.0, n)) * np.exp(-t / 0.05)
     return ((tone + tine) * np.exp(-t / 1.6) * np.minimum(1, t / 0.003)).astype(np.float32)
 
 
@@ -140,7 +161,7 @@ def bass(m, n, rng):
 
 def synth_bass(m, n, rng):
     f, t = hz(m), _t(n)
-    raw = _saw(_phase(f, n)) + 0.6 * np.sin(TAU * f * t / 2).astype(np.float32)
+    raw = _saw(_phase(f, n)) + 0.6 * _sine(_phase(f / 2, n))
     dark, bright = _lp(raw, 300), _lp(raw, 2000)
     env = np.exp(-t / 0.12)
     return (dark + (bright - dark) * env) * _adsr(n, 0.004)
@@ -151,7 +172,7 @@ def _ensemble(m, n, rng, voices, cents, attack, cutoff, vib=0.004):
     out = np.zeros(n, np.float32)
     for d in np.linspace(-cents, cents, voices):
         ph = _phase(f * 2 ** (d / 1200), n, 5.0 + rng.uniform(-0.5, 0.5), vib, 0.2)
-        out += _saw(ph + rng.uniform())
+        out += _saw(ph, rng.uniform())
     return _lp(out / voices, cutoff) * _adsr(n, attack)
 
 
@@ -189,28 +210,30 @@ def saxophone(m, n, rng):
 
 
 def flute(m, n, rng):
-    f, ph = hz(m), _phase(hz(m), n, 5.0, 0.004, 0.3)
-    tone = np.sin(TAU * ph) + 0.12 * np.sin(2 * TAU * ph) + 0.05 * np.sin(3 * TAU * ph)
+    f = hz(m)
+    ph = np.float32(TAU) * _cycles(_phase(f, n, 5.0, 0.004, 0.3))
+    tone = np.sin(ph) + 0.12 * np.sin(2 * ph) + 0.05 * np.sin(3 * ph)
     breath = _bp(rng.standard_normal(n).astype(np.float32), f, f * 3) * 0.25
     return (tone.astype(np.float32) + breath) * _adsr(n, 0.07)
 
 
 def harmonica(m, n, rng):
     ph = _phase(hz(m), n, 6.0, 0.006, 0.2)
-    pulse = _saw(ph) - _saw(ph + 0.3)
+    pulse = _saw(ph) - _saw(ph, 0.3)
     trem = 1 + 0.15 * np.sin(TAU * 5.5 * _t(n))
     return _bp(pulse, 600, 3500, 2) * trem * _adsr(n, 0.03) * 1.2
 
 
 def synth_lead(m, n, rng):
     f = hz(m)
-    raw = _saw(_phase(f, n, 5.5, 0.004, 0.35)) + _saw(_phase(f * 1.004, n) + 0.3)
+    raw = _saw(_phase(f, n, 5.5, 0.004, 0.35)) + _saw(_phase(f * 1.004, n), 0.3)
     return _lp(raw, 4200) * _adsr(n, 0.01, 0.3, 0.8) * 0.6
 
 
 def arp(m, n, rng):
     f, t = hz(m), _t(n)
-    raw = _saw(_phase(f, n)) + 0.5 * np.sign(np.sin(TAU * f * t / 2)).astype(np.float32)
+    square = np.where(_cycles(_phase(f / 2, n)) < 0.5, np.float32(0.5), np.float32(-0.5))
+    raw = _saw(_phase(f, n)) + square
     dark, bright = _lp(raw, 600), _lp(raw, 5000)
     return (dark + (bright - dark) * np.exp(-t / 0.08)) * np.exp(-t / 0.3) * 0.5
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+from functools import cache
 
 from inference.composer.styles import DEFAULT_GENRE, STYLES
 from inference.composer.theory import NOTE_NAMES, pitch_class
@@ -92,8 +93,18 @@ def stable_hash(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "little") >> 1
 
 
+@cache
+def _word(phrase: str, plural: bool = False) -> re.Pattern:
+    return re.compile(rf"(?<![\w-]){re.escape(phrase)}{'s?' if plural else ''}(?![\w-])")
+
+
+@cache
+def _negation(phrase: str) -> re.Pattern:
+    return re.compile(rf"\b{_NEGATION}{re.escape(phrase)}s?\b")
+
+
 def _has(text: str, phrase: str) -> bool:
-    return re.search(rf"(?<![\w-]){re.escape(phrase)}(?![\w-])", text) is not None
+    return _word(phrase).search(text) is not None
 
 
 def _count(text: str, words: tuple[str, ...]) -> int:
@@ -101,7 +112,7 @@ def _count(text: str, words: tuple[str, ...]) -> int:
 
 
 def _negated(text: str, phrase: str) -> bool:
-    return re.search(rf"\b{_NEGATION}{re.escape(phrase)}s?\b", text) is not None
+    return _negation(phrase).search(text) is not None
 
 
 def genre_from_name(genre: str | None) -> str | None:
@@ -125,7 +136,7 @@ def detect_instruments(text: str) -> list[str]:
     phrases = sorted(((p, inst) for inst, ps in INSTRUMENT_WORDS.items() for p in ps),
                      key=lambda x: -len(x[0]))
     for phrase, inst in phrases:
-        for m in re.finditer(rf"(?<![\w-]){re.escape(phrase)}s?(?![\w-])", text):
+        for m in _word(phrase, True).finditer(text):
             span = (m.start(), m.end())
             if any(s < span[1] and span[0] < e for s, e in taken):
                 continue

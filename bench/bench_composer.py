@@ -1,0 +1,121 @@
+"""CPU bench of the embedded composer engine, one core per measurement.
+
+    python bench/bench_composer.py [--quick]
+
+Every measurement runs in a fresh subprocess pinned to one CPU with
+OMP_NUM_THREADS/OPENBLAS_NUM_THREADS/MKL_NUM_THREADS=1 set before numpy is
+imported, so the figures are single-core and the peak RSS is that one render's.
+
+Rows (``run()`` returns them as dicts: name, figure, unit, baseline, ratio, goal, ok):
+* ``composer_x_realtime_<N>s`` - seconds of audio per compute second (CPU time
+  of the process, so a busy machine does not skew it; the wall-clock figure is
+  shown alongside) of ``generate()`` for the slowest genre at N seconds (named
+  in the goal column). Baseline: real time (1.0). Goal: >= 40x, 120 s in 3 s.
+* ``composer_x_realtime_<N>s_median`` - the same, median over genres (info).
+* ``composer_peak_rss_mb`` - the largest peak RSS of any render. Baseline: the
+  RSS of a process that only imported the engine (numpy + scipy.signal alone
+  are ~100 MB). Goal: <= 250 MB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+GOAL_X = 40.0
+GOAL_MB = 250.0
+GENRES = ("rock", "ambient", "electronic", "cinematic", "jazz", "lofi")
+QUICK_GENRES = ("rock", "cinematic")
+DURATIONS = (30, 60, 120)
+
+_CHILD = r"""
+import json, os, resource, sys, time
+cpus = sorted(os.sched_getaffinity(0))
+os.sched_setaffinity(0, {cpus[-1]})
+from inference.composer import ComposerEngine
+genre, duration = sys.argv[1], int(sys.argv[2])
+engine = ComposerEngine()
+engine.setup()
+rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+t0, c0 = time.perf_counter(), time.process_time()
+if duration:
+    engine.generate(prompt="a piece of music", genre=genre, duration=duration, seed=1)
+wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"cpu": cpu, "wall": wall, "rss_mb": rss, "import_rss_mb": rss0}))
+"""
+
+
+def _measure(genre: str, duration: int) -> dict:
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
+           "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", _CHILD, genre, str(duration)], env=env,
+                          cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def _row(name, figure, unit, baseline, goal, ok) -> dict:
+    ratio = figure / baseline if baseline else None
+    return {"name": name, "figure": figure, "unit": unit, "baseline": baseline,
+            "ratio": ratio, "goal": goal, "ok": ok}
+
+
+def run(quick: bool = False) -> list[dict]:
+    genres = QUICK_GENRES if quick else GENRES
+    rows, peak, peak_where = [], 0.0, ""
+    base = _measure(genres[0], 0)["rss_mb"]
+    for duration in DURATIONS:
+        speeds, walls = {}, {}
+        for genre in genres:
+            m = _measure(genre, duration)
+            speeds[genre] = duration / m["cpu"]
+            walls[genre] = duration / m["wall"]
+            if m["rss_mb"] > peak:
+                peak, peak_where = m["rss_mb"], f"{genre} {duration}s"
+        worst = min(speeds, key=speeds.get)
+        x = speeds[worst]
+        rows.append(_row(f"composer_x_realtime_{duration}s", x, "x realtime", 1.0,
+                         f">= {GOAL_X:g}x (slowest: {worst}; wall-clock {walls[worst]:.0f}x)",
+                         x >= GOAL_X))
+        rows.append(_row(f"composer_x_realtime_{duration}s_median",
+                         statistics.median(speeds.values()), "x realtime", 1.0,
+                         "info (" + ", ".join(f"{g} {s:.0f}x" for g, s in speeds.items()) + ")",
+                         None))
+    rows.append(_row("composer_peak_rss_mb", peak, "MB", base,
+                     f"<= {GOAL_MB:g} MB (at {peak_where}; baseline = import only)",
+                     peak <= GOAL_MB))
+    return rows
+
+
+def _table(rows: list[dict]) -> str:
+    def fmt(v):
+        if v is None:
+            return "-"
+        return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+    head = ("name", "figure", "unit", "baseline", "ratio", "ok", "goal")
+    body = [[r["name"], fmt(r["figure"]), r["unit"], fmt(r["baseline"]), fmt(r["ratio"]),
+             {True: "PASS", False: "FAIL", None: "-"}[r["ok"]], r["goal"]] for r in rows]
+    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
+    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
+             for line in (head, *body)]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="two genres instead of six")
+    args = ap.parse_args(argv)
+    rows = run(quick=args.quick)
+    print(_table(rows))
+    return 0 if all(r["ok"] is not False for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
