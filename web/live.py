@@ -24,7 +24,7 @@ import time
 
 import redis
 
-from tasks.jobs import events_channel
+from tasks.jobs import JobStore, events_channel
 
 log = logging.getLogger("web.live")
 
@@ -58,8 +58,11 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, client: redis.Redis) -> None:
+    def __init__(self, client: redis.Redis, fetch=None) -> None:
         self.client = client
+        # fetch(job_id) -> record: read once per status message and shared by
+        # every local stream of that job (none when nobody here listens).
+        self.fetch = fetch
         self._listeners: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -97,6 +100,13 @@ class EventHub:
     def _dispatch(self, job_id: str, event: dict) -> None:
         with self._lock:
             subs = list(self._listeners.get(job_id, ()))
+        if not subs:
+            return
+        if self.fetch is not None and event.get("event") != "progress":
+            try:
+                event = {**event, "record": self.fetch(job_id)}
+            except redis.RedisError:
+                event = RESYNC  # each stream re-reads for itself
         for sub in subs:
             try:
                 sub.queue.put_nowait(event)
@@ -186,12 +196,12 @@ _hubs: dict[str, EventHub] = {}
 _hubs_lock = threading.Lock()
 
 
-def hub_for(client: redis.Redis) -> EventHub:
-    """The process-wide hub for the Redis database behind `client`."""
-    kwargs = client.connection_pool.connection_kwargs
+def hub_for(store: JobStore) -> EventHub:
+    """The process-wide hub for the Redis database behind `store`."""
+    kwargs = store.r.connection_pool.connection_kwargs
     key = f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}"
     with _hubs_lock:
         hub = _hubs.get(key)
         if hub is None:
-            hub = _hubs[key] = EventHub(client)
+            hub = _hubs[key] = EventHub(store.r, fetch=store.get)
         return hub

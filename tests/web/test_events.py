@@ -138,6 +138,7 @@ def test_stream_follows_transitions_driven_on_the_store(client, jobs, no_worker)
     jobs.cancel(ahead)  # not published on this job's channel: seen by the periodic re-check
     name, data = stream.next_event()
     assert (name, data["queue_position"]) == ("queued", 1)
+    assert "estimated_wait" not in data  # computed once per stream (O(queue length))
 
     assert jobs.start(job_id, 3)[0] == "started"
     name, data = stream.next_event()
@@ -176,7 +177,7 @@ def test_closing_the_stream_unsubscribes(client, no_worker):
 
     job_id = submit(client)
     with client.application.app_context():
-        hub = hub_for(current_jobs().r)
+        hub = hub_for(current_jobs())
     before = hub.listener_count()
     stream = Stream(client, job_id)
     assert stream.next_event()[0] == "queued"

@@ -4,8 +4,9 @@ The stream starts with an event for the job's current state, then sends one
 event per status change and progress step, and ends after a terminal state
 (or after EVENTS_MAX_SECONDS; EventSource then reconnects by itself). Every
 event is named after the job's status (``progress`` for progress steps) and
-carries the job's public JSON, as ``GET /api/jobs/{id}`` shows it, plus
-``estimated_wait`` while queued.
+carries the job's public JSON, as ``GET /api/jobs/{id}`` shows it; the first
+``queued`` event also has ``estimated_wait`` (seconds). Queue positions are not
+published, so a queued job's position is re-checked every few seconds.
 
 Under gunicorn's gevent worker an open stream is an idle greenlet waiting on a
 queue fed by the process's single pub/sub connection (see web/live.py).
@@ -39,7 +40,7 @@ def job_events(job_id: str):
     store = jobs()
     # Subscribe first, then read the record (owned_job): no transition can fall
     # between the snapshot and the live feed.
-    sub = hub_for(store.r).subscribe(job_id)
+    sub = hub_for(store).subscribe(job_id)
     try:
         record = owned_job(job_id)
     except BaseException:
@@ -79,9 +80,12 @@ def _stream(sub: Subscription, record: dict):
                 "queue_position"
             ):
                 return None
-            view["estimated_wait"] = estimated_wait(
-                store, settings, job_id, int(rec.get("duration") or 60)
-            )
+            if sent["status"] is None:
+                # O(queue length) to compute, so only once per stream; the page
+                # counts it down, and later events carry the new queue position.
+                view["estimated_wait"] = estimated_wait(
+                    store, settings, job_id, int(rec.get("duration") or 60)
+                )
         elif status == sent["status"]:
             if status != "started" or view.get("progress", 0) <= sent["progress"]:
                 return None
@@ -128,7 +132,8 @@ def _stream(sub: Subscription, record: dict):
                     last_queue_check = time.monotonic()
                     out = state_event(store.get(job_id))
             elif message is RESYNC or message.get("event") != "progress":
-                rec = store.get(job_id)
+                # The hub read the record once for all of this job's streams.
+                rec = message["record"] if "record" in message else store.get(job_id)
                 if rec is None:
                     yield ": job no longer exists\n\n"
                     return

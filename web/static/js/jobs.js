@@ -138,9 +138,12 @@ export class JobList {
     const id = update.job_id;
     const old = this.jobs.get(id) || {};
     const job = { ...old, ...update };
+    // The wait estimate comes once (on submit or a stream's first event): count it down.
+    if (update.estimated_wait != null) job.readyBy = Date.now() + update.estimated_wait * 1000;
+    delete job.estimated_wait;
     if (update.status && update.status !== "queued") {
       delete job.queue_position;
-      delete job.estimated_wait;
+      delete job.readyBy;
     }
     this.jobs.set(id, job);
     const previous = this.items.get(id);
@@ -199,7 +202,10 @@ export class JobList {
         const parts = [];
         if (job.queue_position) parts.push(`Position ${job.queue_position} in the queue`);
         else parts.push("Waiting in the queue");
-        if (job.estimated_wait != null) parts.push(`ready in about ${formatSeconds(job.estimated_wait)}`);
+        if (job.readyBy != null) {
+          const left = Math.max(1, Math.round((job.readyBy - Date.now()) / 1000));
+          parts.push(`ready in about ${formatSeconds(left)}`);
+        }
         const cancel = el("button", {
           type: "button",
           class: "quiet cancel",
