@@ -72,11 +72,20 @@ def current_engine() -> Engine:
 @worker_ready.connect
 @heartbeat_sent.connect
 def beat(**_):
-    if _hostname:
+    # Only workers that generate count as live (estimates, /health/ready): a
+    # maintenance-only worker (-Q maintenance) sends no heartbeat here.
+    if _hostname and _consumes_music():
         try:
             job_store().heartbeat(_hostname)
         except Exception:  # a Redis blip must not kill the heartbeat thread
             log.warning("could not record worker heartbeat", exc_info=True)
+
+
+def _consumes_music() -> bool:
+    from tasks.app import app
+
+    queues = app.amqp.queues.consume_from
+    return not queues or "music" in queues
 
 
 @worker_shutdown.connect

@@ -137,3 +137,21 @@ def test_metrics_add_up_across_gunicorn_workers(live_api):
             assert r.status_code == 202, r.text
     after = submitted()
     assert all(value == before[0] + 8 for value in after), (before, after)
+
+
+def test_a_maintenance_only_worker_is_not_a_live_worker(no_worker, jobs, client, tmp_path):
+    """The compose `maintenance` service (-Q maintenance) must not count as capacity."""
+    import os
+
+    from tests.support.services import Worker
+
+    jobs.r.delete("workers:alive")
+    env = {**os.environ, "ENGINE": "fixed"}
+    maint = Worker(env, "maint", tmp_path / "maint.log", queues="maintenance").start()
+    try:
+        time.sleep(2.5)  # past the first event heartbeat (every 2 s)
+        assert jobs.live_workers() == 0
+        r = client.get("/health/ready")
+        assert r.status_code == 503 and "workers" in r.get_json()["detail"]
+    finally:
+        maint.stop()
