@@ -14,7 +14,9 @@ SR = 48_000
 LOOP_S = 16.0
 XFADE = int(0.5 * SR)
 # Level under the music, dB relative to the music's RMS.
-LEVEL_DB = {"rain": -15.0, "vinyl": -20.0, "ocean": -13.0, "wind": -17.0}
+LEVEL_DB = {"rain": -14.0, "vinyl": -17.0, "ocean": -13.0, "wind": -17.0}
+# A record's crackle is in both channels at once; weather comes from everywhere.
+MONO = {"vinyl"}
 
 
 def _sos(kind, freq, order=2):
@@ -42,13 +44,16 @@ def rain(rng, n):
 
 
 def vinyl(rng, n):
-    hiss = signal.sosfilt(_sos("highpass", 3000), rng.standard_normal(n).astype(np.float32))
+    """Surface hiss, a bed of fine crackle and the occasional louder pop."""
+    hiss = signal.sosfilt(_sos("bandpass", (2500, 12000)), rng.standard_normal(n).astype(
+        np.float32))
     clicks = np.zeros(n, np.float32)
-    pos = rng.integers(0, n, int(n / SR * 14))
-    clicks[pos] = (rng.standard_normal(pos.size) * 6).astype(np.float32)
-    crackle = signal.sosfilt(_sos("bandpass", (1500, 9000)), clicks)
-    rumble = signal.sosfilt(_sos("lowpass", 60), rng.standard_normal(n).astype(np.float32)) * 2
-    return 0.25 * hiss + crackle + rumble
+    fine = rng.integers(0, n, int(n / SR * 40))
+    clicks[fine] = rng.standard_normal(fine.size).astype(np.float32) * 3
+    pops = rng.integers(0, n, int(n / SR * 2))
+    clicks[pops] = rng.choice([-1, 1], pops.size).astype(np.float32) * 14
+    crackle = signal.sosfilt(_sos("bandpass", (1200, 9000)), clicks)
+    return 0.35 * hiss + crackle
 
 
 def ocean(rng, n):
@@ -87,8 +92,10 @@ def _loop_add(dest: np.ndarray, loop: np.ndarray, gain: float) -> None:
 def add_bed(kinds, music_rms: float, rng, left: np.ndarray, right: np.ndarray) -> None:
     """Lay the named ambiences under the music at ``LEVEL_DB`` below its RMS."""
     n = min(left.size + XFADE, int(LOOP_S * SR))
-    for dest in (left, right):
-        for kind in kinds:
-            loop = _BEDS[kind](rng, n).astype(np.float32)
-            rms = float(np.sqrt(np.mean(loop**2))) or 1.0
+    for kind in kinds:
+        loop = None
+        for dest in (left, right):
+            if loop is None or kind not in MONO:
+                loop = _BEDS[kind](rng, n).astype(np.float32)
+                rms = float(np.sqrt(np.mean(loop**2))) or 1.0
             _loop_add(dest, loop, music_rms * 10 ** (LEVEL_DB[kind] / 20) / rms)

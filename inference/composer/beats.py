@@ -99,6 +99,8 @@ def drums(bars: list[Bar], style: str, energy: float, rng) -> list[Hit]:
                 hits.append((bar.start, crash, 0.8))
         if fill:
             hits += _fill(bar, style, 0.85)
+        if style == "techno" and bar.last_of_section and bar.section in ("intro", "bridge"):
+            hits.append((bar.start, "riser", 0.8))
         if style == "techno" and bar.lift >= 0.9 and bar.last_of_section:
             hits += [(bar.start + 3 + k / 4, "clap", 0.4 + 0.15 * k) for k in range(4)]
     return hits

@@ -82,7 +82,8 @@ def hat(rng, seconds: float) -> np.ndarray:
 
 def cymbal(rng, seconds: float, ride: bool) -> np.ndarray:
     t = _t(seconds * 2.5)
-    src = _metal(rng, t.size / SR, 520 if ride else 380) + 0.8 * rng.standard_normal(t.size)
+    noise = (0.35 if ride else 0.8) * rng.standard_normal(t.size)
+    src = _metal(rng, t.size / SR, 520 if ride else 380) + noise
     out = _band(src, 3500 if ride else 2500, None) * np.exp(-t / seconds)
     if ride:  # the stick's ping on a ride
         out += 0.35 * np.sin(2 * np.pi * 2950 * t) * np.exp(-t / 0.25)
@@ -114,9 +115,19 @@ def rim(rng) -> np.ndarray:
             + 0.3 * _band(rng.standard_normal(t.size), 2000, 8000) * np.exp(-t / 0.004)) * 0.6
 
 
-def kit(style: str, rng) -> dict[str, tuple[np.ndarray, float]]:
-    """name -> (one-shot, pan in -1..1). Only drums the style can use."""
+def riser(rng, seconds: float) -> np.ndarray:
+    """A noise sweep that climbs into the next section (the EDM build-up)."""
+    t = _t(seconds)
+    noise = rng.standard_normal(t.size).astype(np.float32)
+    low, high = _band(noise, 300, 2000), _band(noise, 3000, 12000)
+    x = t / seconds
+    return (low * (1 - x) + high * x) * x**2 * 0.5
+
+
+def kit(style: str, rng, tempo: float = 120.0) -> dict[str, tuple[np.ndarray, float]]:
+    """name -> (one-shot, pan in -1..1)."""
     sounds = {
+        "riser": (riser(rng, 4 * 60.0 / tempo), 0.0),
         "kick": (kick(rng, style), 0.0),
         "snare": (snare(rng, style), 0.05),
         "clap": (clap(rng), 0.0),
@@ -130,4 +141,9 @@ def kit(style: str, rng) -> dict[str, tuple[np.ndarray, float]]:
         "shaker": (shaker(rng), -0.3),
         "rim": (rim(rng), 0.1),
     }
+    if style == "jazz":  # a ride that pings, not a wash of noise
+        sounds["ride"] = (_band(cymbal(rng, 0.6, True), None, 9000) * 0.6, 0.4)
+    if style in ("lofi", "jazz"):  # dusty, band-limited kit
+        cutoff = 5500 if style == "lofi" else 9000
+        sounds = {k: (_band(v, None, cutoff), p) for k, (v, p) in sounds.items()}
     return {k: (v.astype(np.float32), p) for k, (v, p) in sounds.items()}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference.base import SAMPLE_RATE, check_inputs, resolve_seed
-from inference.composer import ambience, beats, drumkit, effects, form, parts
+from inference.composer import ambience, beats, drumkit, effects, form, mixing, parts
 from inference.composer.instruments import VOICES
 from inference.composer.master import CEILING_DBFS, TARGET_LUFS, master
 from inference.composer.plan import Plan, make_plan
@@ -16,9 +16,9 @@ SR = SAMPLE_RATE
 # Timing spread (seconds, s.d.) a player of the genre would have.
 JITTER = {"electronic": 0.001, "rock": 0.005, "jazz": 0.008, "classical": 0.01,
           "ambient": 0.012, "cinematic": 0.008}
-ROLE_GAIN = {"chords": 0.8, "melody": 1.0, "bass": 1.0, "answer": 0.95, "layer": 0.55,
-             "broken": 0.5, "sparkle": 0.6, "arp": 0.8, "drone": 0.6}
-DRUM_GAIN = {"cinematic": 0.8, "jazz": 0.55, "soft": 0.5, "folk": 0.6, "lofi": 0.75}
+# Within one instrument (piano playing chords and melody) the melody leads.
+ROLE_GAIN = {"chords": 0.7, "melody": 1.0, "bass": 1.0, "answer": 1.0, "layer": 1.0,
+             "broken": 1.0, "sparkle": 1.0, "arp": 1.0, "drone": 0.6}
 
 
 class ComposerEngine:
@@ -97,11 +97,13 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
     send = np.zeros(total // 2, np.float32)
     steps = len(plan.parts) + 3
     by_inst: dict[str, list] = {}
+    roles: dict[str, list[str]] = {}
     for i, part in enumerate(plan.parts):
         notes = _notes_for(plan, part, bars, _rng(seed, key, f"notes:{i}:{part.role}"))
         gain = ROLE_GAIN[part.role]
         by_inst.setdefault(part.instrument, []).extend(
             (s, d, p, v * gain) for s, d, p, v in notes)
+        roles.setdefault(part.instrument, []).append(part.role)
     for i, (inst, notes) in enumerate(by_inst.items()):
         voice = VOICES[inst]
         buf = render_notes(inst, notes, total, r.tempo, st.swing, jitter,
@@ -110,19 +112,22 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
             effects.amp(buf, voice.drive)
         if r.genre == "electronic" and inst != "synth lead":
             effects.pump(buf, r.tempo, 0.45)
+        gain = mixing.gain_for(mixing.active_level_db(buf),
+                               mixing.target_db(r.genre, roles[inst]))
         gl, gr = effects.pan_gains(voice.pan)
-        effects.add_scaled(left, buf, voice.gain * gl)
-        effects.add_scaled(right, buf, voice.gain * gr)
+        effects.add_scaled(left, buf, gain * gl)
+        effects.add_scaled(right, buf, gain * gr)
         if inst in ("distorted guitar", "pad", "strings"):  # double-tracked width
-            effects.add_scaled(right if voice.pan <= 0 else left, buf, 0.6 * voice.gain,
+            effects.add_scaled(right if voice.pan <= 0 else left, buf, 0.6 * gain,
                                int(0.014 * SR))
-        effects.send_add(send, buf, voice.send * voice.gain)
+        effects.send_add(send, buf, voice.send * gain)
         del buf
         progress(0.8 * (i + 1) / steps)
     if plan.drums:
-        kit = drumkit.kit(plan.drums, _rng(seed, key, "kit"))
+        kit = drumkit.kit(plan.drums, _rng(seed, key, "kit"), r.tempo)
         hits = beats.drums(bars, plan.drums, r.energy, _rng(seed, key, "groove"))
-        g = DRUM_GAIN.get(plan.drums, 0.9)
+        g = mixing.gain_for(mixing.drum_level_db(hits, kit, r.tempo),
+                            mixing.DRUM_TARGET[plan.drums])
         hits = [(b, name, v * g) for b, name, v in hits]
         render_hits(hits, kit, r.tempo, st.swing, jitter * 0.6, _rng(seed, key, "drum-timing"),
                     left, right, send, 0.08 if plan.drums != "cinematic" else 0.3)

@@ -190,7 +190,14 @@ def violin(m, n, rng):
 
 
 def pad(m, n, rng):
-    return _ensemble(m, n, rng, 4, 14, 0.9, 1800, vib=0.0)
+    f = hz(m)
+    raw = np.zeros(n, np.float32)
+    for d in np.linspace(-14, 14, 4):
+        raw += _saw(_phase(f * 2 ** (d / 1200), n), rng.uniform())
+    dark, bright = _lp(raw, 700), _lp(raw, 2600)
+    # the filter breathes slowly, so a held chord keeps moving
+    sweep = 0.5 - 0.5 * np.cos(np.float32(TAU * rng.uniform(0.05, 0.12)) * _t(n))
+    return (dark + (bright - dark) * sweep) * _adsr(n, 0.9) * 0.25
 
 
 def brass(m, n, rng):

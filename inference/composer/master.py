@@ -26,7 +26,7 @@ _K_SOS = np.array([
     [1.0, -2.0, 1.0, 1.0, -1.99004745483398, 0.99007225036621],
 ])
 
-_K_SOS32 = _K_SOS.astype(np.float32)
+K_SOS32 = _K_SOS.astype(np.float32)
 
 
 def loudness(channels: list[np.ndarray]) -> float:
@@ -37,7 +37,7 @@ def loudness(channels: list[np.ndarray]) -> float:
         zi = np.zeros((2, 2), np.float32)
         sums = []
         for s0 in range(0, x.size, _CHUNK):
-            k, zi = signal.sosfilt(_K_SOS32, x[s0:s0 + _CHUNK], zi=zi)
+            k, zi = signal.sosfilt(K_SOS32, x[s0:s0 + _CHUNK], zi=zi)
             k *= k
             usable = k.size - k.size % hop
             sums.append(k[:usable].reshape(-1, hop).sum(axis=1, dtype=np.float64))

@@ -18,6 +18,8 @@ MELODY_FIRST = ("saxophone", "flute", "harmonica", "synth lead", "lead guitar", 
 SUSTAINED = ("pad", "strings", "organ", "brass", "low strings")
 GUITARS = ("acoustic guitar", "electric guitar", "distorted guitar")
 BASSES = ("bass", "synth bass")
+# Roles that only play in some sections (see engine._notes_for).
+ROLE_SECTIONS = {"answer": {"chorus"}, "sparkle": {"chorus", "bridge"}}
 _GENRE_GUITAR = {"rock": "distorted guitar", "blues": "electric guitar",
                  "jazz": "electric guitar", "lofi": "electric guitar"}
 
@@ -123,4 +125,7 @@ def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
 
     n_bars = form.bar_count(duration, r.tempo)
     sections = form.sections(n_bars, form.phrase_bars(style))
+    kinds = {s.kind for s in sections}
+    # a part whose sections never occur in this form would be listed yet silent
+    parts = [p for p in parts if p.role not in ROLE_SECTIONS or kinds & ROLE_SECTIONS[p.role]]
     return Plan(r, style, duration, tuple(parts), drums, tuple(sections), n_bars)
