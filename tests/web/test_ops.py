@@ -9,7 +9,7 @@ import pytest
 import requests
 
 from tests.conftest import wait_status
-from tests.support.services import free_port
+from tests.support.services import free_port, wait_for
 
 
 def sample(text: str, name: str, **labels) -> float | None:
@@ -27,8 +27,9 @@ def test_health_is_unchanged(client):
 
 
 def test_ready_with_a_live_worker(client, worker):
-    r = client.get("/health/ready")
-    assert r.status_code == 200, r.get_json()
+    # Each test flushes the jobs DB; the worker heartbeats again within ~2 s.
+    r = wait_for(lambda: (x := client.get("/health/ready")).status_code == 200 and x,
+                 timeout=10, what="a worker heartbeat")
     body = r.get_json()
     assert body["status"] == "ready"
     assert body["checks"] == {"redis": "ok", "storage": "ok", "workers": "ok"}
@@ -84,6 +85,7 @@ def test_metrics_count_jobs(client, worker, jobs):
     assert r.status_code == 202
     assert wait_status(client, r.get_json()["job_id"])["status"] == "finished"
     jobs.fail("nonexistent-job", "x")  # not a transition: must not count
+    wait_for(jobs.live_workers, timeout=10, what="a worker heartbeat")
     text = client.get("/metrics").get_data(as_text=True)
     assert sample(text, "music_jobs_submitted_total") == submitted0 + 1
     assert sample(text, "music_jobs_finished_total") == 1
