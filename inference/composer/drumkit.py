@@ -146,4 +146,12 @@ def kit(style: str, rng, tempo: float = 120.0) -> dict[str, tuple[np.ndarray, fl
     if style in ("lofi", "jazz"):  # dusty, band-limited kit
         cutoff = 5500 if style == "lofi" else 9000
         sounds = {k: (_band(v, None, cutoff), p) for k, (v, p) in sounds.items()}
-    return {k: (v.astype(np.float32), p) for k, (v, p) in sounds.items()}
+    return {k: (_tail(v), p) for k, (v, p) in sounds.items()}
+
+
+def _tail(x: np.ndarray) -> np.ndarray:
+    """Fade the last 15 % so a one-shot never ends on a step (an audible click)."""
+    x = x.astype(np.float32)
+    n = max(1, int(x.size * 0.15))
+    x[-n:] *= np.linspace(1, 0, n, dtype=np.float32) ** 2
+    return x

@@ -62,8 +62,19 @@ def _sine(phase: np.ndarray) -> np.ndarray:
     return np.sin(np.float32(TAU) * _cycles(phase))
 
 
-def _saw(phase: np.ndarray, offset: float = 0.0) -> np.ndarray:
-    return 2 * _cycles(phase, offset) - 1
+def _saw(phase: np.ndarray, f: float, offset: float = 0.0) -> np.ndarray:
+    """Band-limited-ish sawtooth: a naive ramp with a polyBLEP correction at
+    each wrap, which removes most of the aliasing a bare ramp folds back."""
+    t = _cycles(phase, offset)
+    out = 2 * t - 1
+    dt = np.float32(min(f / SR, 0.25))
+    lo = np.flatnonzero(t < dt)
+    x = t[lo] / dt
+    out[lo] -= x + x - x * x - 1
+    hi = np.flatnonzero(t > 1 - dt)
+    x = (t[hi] - 1) / dt
+    out[hi] -= x * x + x + x + 1
+    return out
 
 
 def _adsr(n: int, attack: float, decay: float = 0.2, sustain: float = 1.0) -> np.ndarray:
@@ -161,7 +172,7 @@ def bass(m, n, rng):
 
 def synth_bass(m, n, rng):
     f, t = hz(m), _t(n)
-    raw = _saw(_phase(f, n)) + 0.6 * _sine(_phase(f / 2, n))
+    raw = _saw(_phase(f, n), f) + 0.6 * _sine(_phase(f / 2, n))
     dark, bright = _lp(raw, 300), _lp(raw, 2000)
     env = np.exp(-t / 0.12)
     return (dark + (bright - dark) * env) * _adsr(n, 0.004)
@@ -172,7 +183,7 @@ def _ensemble(m, n, rng, voices, cents, attack, cutoff, vib=0.004):
     out = np.zeros(n, np.float32)
     for d in np.linspace(-cents, cents, voices):
         ph = _phase(f * 2 ** (d / 1200), n, 5.0 + rng.uniform(-0.5, 0.5), vib, 0.2)
-        out += _saw(ph, rng.uniform())
+        out += _saw(ph, f, rng.uniform())
     return _lp(out / voices, cutoff) * _adsr(n, attack)
 
 
@@ -185,7 +196,7 @@ def low_strings(m, n, rng):
 
 
 def violin(m, n, rng):
-    raw = _saw(_phase(hz(m), n, 5.6, 0.006, 0.15))
+    raw = _saw(_phase(hz(m), n, 5.6, 0.006, 0.15), hz(m))
     return _bp(_lp(raw, 5000), 300, 4500) * _adsr(n, 0.08) * 1.6
 
 
@@ -193,7 +204,7 @@ def pad(m, n, rng):
     f = hz(m)
     raw = np.zeros(n, np.float32)
     for d in np.linspace(-14, 14, 4):
-        raw += _saw(_phase(f * 2 ** (d / 1200), n), rng.uniform())
+        raw += _saw(_phase(f * 2 ** (d / 1200), n), f, rng.uniform())
     dark, bright = _lp(raw, 700), _lp(raw, 2600)
     # the filter breathes slowly, so a held chord keeps moving
     sweep = 0.5 - 0.5 * np.cos(np.float32(TAU * rng.uniform(0.05, 0.12)) * _t(n))
@@ -202,7 +213,7 @@ def pad(m, n, rng):
 
 def brass(m, n, rng):
     f, t = hz(m), _t(n)
-    raw = _saw(_phase(f, n, 5.0, 0.003, 0.4)) + _saw(_phase(f * 1.003, n))
+    raw = _saw(_phase(f, n, 5.0, 0.003, 0.4), f) + _saw(_phase(f * 1.003, n), f)
     dark, bright = _lp(raw, 700), _lp(raw, 3200)
     swell = np.clip(t / 0.15, 0, 1) * (0.7 + 0.3 * np.exp(-t / 0.5))
     return (dark + (bright - dark) * swell) * _adsr(n, 0.05) * 0.6
@@ -210,7 +221,7 @@ def brass(m, n, rng):
 
 def saxophone(m, n, rng):
     f = hz(m)
-    raw = _saw(_phase(f, n, 5.2, 0.005, 0.25))
+    raw = _saw(_phase(f, n, 5.2, 0.005, 0.25), f)
     body = _bp(raw, 400, 3000, 2) * 1.5
     breath = _bp(rng.standard_normal(n).astype(np.float32), 1500, 5000) * 0.04
     return np.tanh(1.5 * body + breath) * _adsr(n, 0.04)
@@ -226,21 +237,21 @@ def flute(m, n, rng):
 
 def harmonica(m, n, rng):
     ph = _phase(hz(m), n, 6.0, 0.006, 0.2)
-    pulse = _saw(ph) - _saw(ph, 0.3)
+    pulse = _saw(ph, hz(m)) - _saw(ph, hz(m), 0.3)
     trem = 1 + 0.15 * np.sin(TAU * 5.5 * _t(n))
     return _bp(pulse, 600, 3500, 2) * trem * _adsr(n, 0.03) * 1.2
 
 
 def synth_lead(m, n, rng):
     f = hz(m)
-    raw = _saw(_phase(f, n, 5.5, 0.004, 0.35)) + _saw(_phase(f * 1.004, n), 0.3)
+    raw = _saw(_phase(f, n, 5.5, 0.004, 0.35), f) + _saw(_phase(f * 1.004, n), f, 0.3)
     return _lp(raw, 4200) * _adsr(n, 0.01, 0.3, 0.8) * 0.6
 
 
 def arp(m, n, rng):
     f, t = hz(m), _t(n)
     square = np.where(_cycles(_phase(f / 2, n)) < 0.5, np.float32(0.5), np.float32(-0.5))
-    raw = _saw(_phase(f, n)) + square
+    raw = _saw(_phase(f, n), f) + square
     dark, bright = _lp(raw, 600), _lp(raw, 5000)
     return (dark + (bright - dark) * np.exp(-t / 0.08)) * np.exp(-t / 0.3) * 0.5
 

@@ -18,6 +18,9 @@ MELODY_FIRST = ("saxophone", "flute", "harmonica", "synth lead", "lead guitar", 
 SUSTAINED = ("pad", "strings", "organ", "brass", "low strings")
 GUITARS = ("acoustic guitar", "electric guitar", "distorted guitar")
 BASSES = ("bass", "synth bass")
+# A gentler lead when the prompt asks for calm and names none.
+CALM_MELODY = {"cinematic": "violin", "rock": "electric guitar", "pop": "electric piano",
+               "electronic": "bells"}
 # Roles that only play in some sections (see engine._notes_for).
 ROLE_SECTIONS = {"answer": {"chorus"}, "sparkle": {"chorus", "bridge"}}
 _GENRE_GUITAR = {"rock": "distorted guitar", "blues": "electric guitar",
@@ -83,9 +86,10 @@ def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
     named = [i for i in dict.fromkeys(named) if i not in r.excluded]
     if r.genre == "electronic":
         named = ["synth bass" if i == "bass" else i for i in named]
+    quiet = r.calm and r.energy < 0.3 and style.name in ("folk", "pop", "cinematic")
     want_drums = "drums" in named or (
-        style.drums is not None and "drums" not in r.excluded
-        and (style.name != "cinematic" or r.energy >= 0.5 or r.epic))
+        style.drums is not None and "drums" not in r.excluded and not quiet
+        and (style.name != "cinematic" or r.energy >= 0.7 or r.epic))
     drums = (style.drums or "soft") if want_drums else None
     tonal = [i for i in named if i != "drums"]
 
@@ -96,6 +100,8 @@ def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
     chords = chord_cands[0] if chord_cands else style.chords
     melody_cands = [i for i in tonal if i in MELODY_FIRST] + chord_cands[1:]
     melody = melody_cands[0] if melody_cands else style.melody
+    if not melody_cands and r.calm and style.name in CALM_MELODY:
+        melody = CALM_MELODY[style.name]
     used = {chords, melody, bass}
     extras = [i for i in tonal if i not in used and i not in BASSES]
     if r.energy >= 0.6 or r.epic:

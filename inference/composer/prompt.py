@@ -17,7 +17,7 @@ from inference.composer.theory import NOTE_NAMES, pitch_class
 # Checked in order; multi-word phrases count double so "hip hop" beats "pop".
 GENRE_WORDS: dict[str, tuple[str, ...]] = {
     "lofi": ("lo-fi", "lofi", "lo fi", "hip hop", "hip-hop", "hiphop", "chillhop", "boom bap",
-             "beats to study", "study beats", "rap", "trap"),
+             "beats to study", "study beats", "rap", "trap", "study", "studying"),
     "ambient": ("ambient", "soundscape", "drone", "atmospheric", "ethereal", "meditation",
                 "new age", "space music"),
     "classical": ("classical", "sonata", "nocturne", "baroque", "chamber", "etude", "prelude",
@@ -41,7 +41,8 @@ GENRE_ALIASES = {"piano": "classical", "hip hop": "lofi", "orchestral": "cinemat
 INSTRUMENT_WORDS: dict[str, tuple[str, ...]] = {
     "electric piano": ("electric piano", "e-piano", "rhodes", "wurlitzer", "keys"),
     "piano": ("piano", "grand piano", "pianos"),
-    "acoustic guitar": ("acoustic guitar", "nylon guitar", "classical guitar", "fingerpicked"),
+    "acoustic guitar": ("acoustic guitar", "nylon guitar", "classical guitar", "fingerpicked",
+                        "ukulele", "mandolin", "banjo"),
     "distorted guitar": ("distorted guitar", "distortion", "heavy guitar", "power chord",
                          "overdrive", "crunchy guitar", "riffs"),
     "electric guitar": ("electric guitar", "clean guitar", "jazz guitar", "twangy"),
@@ -73,11 +74,21 @@ DARK = ("sad", "melancholic", "melancholy", "dark", "gloomy", "somber", "sombre"
         "mysterious", "tense", "haunting", "lonely", "sorrow", "eerie", "ominous", "tragic",
         "heartbreak", "grief", "brooding", "sinister")
 CALM = ("relaxing", "calm", "chill", "peaceful", "gentle", "soft", "mellow", "sleepy", "quiet",
-        "soothing", "dreamy", "serene", "meditative", "lullaby", "slow", "tranquil", "study")
+        "soothing", "dreamy", "serene", "meditative", "lullaby", "slow", "tranquil", "study",
+        "smooth", "late night", "lazy", "laid back", "laid-back", "romantic", "tender")
 ENERGETIC = ("energetic", "fast", "driving", "intense", "aggressive", "heavy", "powerful",
              "hard", "wild", "party", "pumping", "loud", "frantic", "upbeat", "anthem")
 EPIC = ("epic", "powerful", "heroic", "grand", "majestic", "triumphant", "massive", "huge",
         "anthem", "soaring")
+
+# Sub-styles whose tempo is part of their identity: (typical bpm, allowed range).
+SUBSTYLE_TEMPO = {
+    "drum and bass": (172, (160, 180)), "dnb": (172, (160, 180)), "jungle": (165, (155, 180)),
+    "dubstep": (140, (135, 150)), "trance": (138, (128, 145)), "house": (124, (118, 128)),
+    "techno": (130, (120, 145)), "synthwave": (104, (90, 118)), "boom bap": (90, (84, 96)),
+    "bossa": (128, (110, 145)), "ballad": (72, (60, 84)), "bebop": (200, (170, 220)),
+    "doom": (70, (55, 85)), "punk": (170, (150, 200)),
+}
 
 _BPM_RE = re.compile(r"(\d{2,3}(?:\.\d+)?)\s*(?:bpm|beats per minute)")
 _KEY_RE = re.compile(
@@ -201,8 +212,11 @@ def read_prompt(prompt: str, genre: str | None = None) -> Reading:
         tonic = pitch_class(letter.upper() + {"sharp": "#", "flat": "b"}.get(acc, acc))
         mode = quality or mode
 
-    lo, hi = style.tempo_range
-    tempo = style.tempo * (1 + 0.1 * (bright + energetic) - 0.1 * (calm + dark))
+    base, (lo, hi) = style.tempo, style.tempo_range
+    sub = next((v for k, v in SUBSTYLE_TEMPO.items() if _has(text, k)), None)
+    if sub:
+        base, (lo, hi) = sub
+    tempo = base * (1 + 0.1 * (bright + energetic) - 0.1 * (calm + dark))
     tempo = tempo * (1 + ((h >> 8) % 7 - 3) * 0.01)  # small per-prompt variety
     tempo = round(min(hi, max(lo, tempo)))
     bpm = _BPM_RE.search(text)
