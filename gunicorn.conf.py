@@ -24,7 +24,8 @@ control_socket_disable = True
 # variable has to be set before any worker imports prometheus_client, so this
 # file (read by the master before it forks) picks a private directory when the
 # operator did not name one.
-if not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+_OWN_DIR = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+if _OWN_DIR:
     os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="music-prometheus-")
 _PROMETHEUS_DIR = os.environ["PROMETHEUS_MULTIPROC_DIR"]
 
@@ -45,3 +46,8 @@ def child_exit(server, worker):
     from prometheus_client import multiprocess
 
     multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if _OWN_DIR:
+        shutil.rmtree(_PROMETHEUS_DIR, ignore_errors=True)
