@@ -67,8 +67,8 @@ def _notes_for(plan: Plan, part, bars: list[form.Bar], rng) -> list:
     answer = any(p.role == "answer" for p in plan.parts)
     if part.role == "melody":
         active = ("verse", "bridge") if answer else ("verse", "chorus", "bridge")
-        if len(plan.sections) == 1:
-            active = ("verse",)
+        if r.genre == "ambient":  # no song form to wait for: the chimes start at once
+            active = (*active, "intro")
         return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
                             st.melody_density, rng, active)
     if part.role == "answer":

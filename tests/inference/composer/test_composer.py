@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -70,6 +71,19 @@ def test_same_arguments_are_bit_identical():
     a = ENGINE.generate(prompt="jazz trio", duration=6, seed=42)
     b = ENGINE.generate(prompt="jazz trio", duration=6, seed=42)
     assert a.tobytes() == b.tobytes()
+
+
+def test_identical_across_processes():
+    """Hash salting or set ordering would make renders differ between workers."""
+    code = ("import hashlib; from inference.composer import ComposerEngine; "
+            "a = ComposerEngine().generate(prompt='rainy lofi beat', duration=3, seed=9); "
+            "print(hashlib.sha256(a.tobytes()).hexdigest())")
+    root = Path(__file__).resolve().parents[3]
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120, cwd=root, env={"PYTHONHASHSEED": "123", "PATH": ""},
+                         check=True).stdout.strip()
+    here = ENGINE.generate(prompt="rainy lofi beat", duration=3, seed=9)
+    assert out == hashlib.sha256(here.tobytes()).hexdigest()
 
 
 def test_another_seed_is_another_piece_in_the_same_style():
