@@ -29,6 +29,7 @@ PATTERNS: dict[str, dict[str, dict[str, str]]] = {
         "full": {"kick": "x...x...x...x...", "clap": "....x.......x...",
                  "hat": "gog.gog.gog.gog.", "open": "..o...o...o...o."},
         "light": {"kick": "x...x...x...x...", "hat": "..o...o...o...o."},
+        "break": {"hat": "..g...g...g...g.", "clap": "............o..."},
     },
     "lofi": {
         "full": {"kick": "x......o..x.....", "snare": "....x.......x..g",
@@ -70,8 +71,8 @@ def _variant(style: str, bar: Bar) -> str | None:
         return "light" if style in ("techno", "cinematic", "jazz", "shuffle") else None
     if bar.section == "outro":
         return "light" if bar.bar_in_section < bar.section_bars - 1 else None
-    if bar.section == "bridge":
-        return "light"
+    if bar.section == "bridge":  # techno breaks down: the kick drops out
+        return "break" if style == "techno" else "light"
     return "full" if bar.lift >= 0.7 else "light"
 
 

@@ -112,7 +112,7 @@ def piano(m, n, rng):
 def epiano(m, n, rng):
     f, t = hz(m), _t(n)
     index = 1.8 * np.exp(-t / 0.25) + 0.25
-    carrier = np.float32(TAU) * _cycles(_phase(f, n))
+    carrier = np.float32(TAU) * _cycles(_phase(f, n, 0.55, 0.0012, 0.0))  # tape-ish wow
     tone = np.sin(carrier + index * np.sin(carrier))
     tine = 0.15 * _sine(_phase(f * 7.0, n)) * np.exp(-t / 0.05)
     return ((tone + tine) * np.exp(-t / 1.6) * np.minimum(1, t / 0.003)).astype(np.float32)
