@@ -174,6 +174,11 @@ def test_genre_argument_wins_over_prompt(genre, expected):
     assert info["genre"] == expected
 
 
+def test_unknown_genre_argument_falls_back_to_the_prompt():
+    info = ENGINE.understand(prompt="smooth jazz with saxophone", duration=30, genre="polka")
+    assert info["genre"] == "jazz"
+
+
 @pytest.mark.parametrize(("prompt", "genre"), [
     ("heavy rock anthem with distorted guitars", "rock"),
     ("ethereal ambient soundscape with soft pads and distant chimes", "ambient"),
