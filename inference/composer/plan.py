@@ -98,7 +98,13 @@ def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
         bass = style.bass
     chord_cands = [i for i in tonal if i not in MELODY_FIRST and i not in BASSES and i != "arp"]
     chords = chord_cands[0] if chord_cands else style.chords
-    melody_cands = [i for i in tonal if i in MELODY_FIRST] + chord_cands[1:]
+    if chord_cands and (chords in SUSTAINED) != (style.chords in SUSTAINED) and (
+            style.chords not in r.excluded):
+        # "rock with organ" keeps its guitars and "ambient with piano" its pads:
+        # a named instrument of the other kind joins instead of replacing them
+        chords = style.chords
+    melody_cands = [i for i in tonal if i in MELODY_FIRST] + [
+        i for i in chord_cands if i != chords and i not in SUSTAINED]
     melody = melody_cands[0] if melody_cands else style.melody
     if not melody_cands and r.calm and style.name in CALM_MELODY:
         melody = CALM_MELODY[style.name]
