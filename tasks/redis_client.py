@@ -21,8 +21,13 @@ def redis_for(settings: Settings, concern: str) -> redis.Redis:
         if client is None:
             # redis-py resets its pool after fork (it checks the pid), so one
             # cached client per URL is safe in prefork workers and gunicorn.
-            client = redis.Redis.from_url(
+            # A blocking pool makes a burst (every browser reconnecting its event
+            # stream after a restart) wait briefly for a connection instead of
+            # failing with MaxConnectionsError once 100 are in use.
+            pool = redis.BlockingConnectionPool.from_url(
                 url,
+                max_connections=100,
+                timeout=5,
                 socket_connect_timeout=2,
                 # Every command here is small; 2 s means Redis is wedged. The API
                 # must answer 503 within a few seconds (tests/web/test_redis_outage.py).
@@ -38,5 +43,6 @@ def redis_for(settings: Settings, concern: str) -> redis.Redis:
                     supported_errors=(redis.ConnectionError,),
                 ),
             )
+            client = redis.Redis(connection_pool=pool)
             _clients[url] = client
         return client

@@ -8,6 +8,7 @@ A setup failure stops the whole worker instead of letting it take jobs.
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -27,6 +28,9 @@ log = logging.getLogger("tasks.worker")
 
 _engine: Engine | None = None
 _hostname: str | None = None
+# Shared with the pool children (created before fork) so a child whose model
+# failed to load can make the whole worker exit non-zero.
+_setup_failed = None
 
 
 def _refuse_to_start(message: str) -> None:
@@ -36,8 +40,9 @@ def _refuse_to_start(message: str) -> None:
 
 @worker_init.connect
 def check_engine_config(sender=None, **_):
-    global _hostname
+    global _hostname, _setup_failed
     _hostname = getattr(sender, "hostname", None)
+    _setup_failed = multiprocessing.Value("b", 0, lock=False)
     try:
         # Constructing an engine validates its settings and files without
         # touching the GPU.
@@ -54,6 +59,8 @@ def load_engine(**_):
         current_engine()
     except Exception as exc:  # any failure to load must stop the worker
         _refuse_to_start(f"engine setup failed: {exc}")
+        if _setup_failed is not None:
+            _setup_failed.value = 1
         os.kill(os.getppid(), signal.SIGTERM)
         os._exit(1)
 
@@ -89,7 +96,9 @@ def _consumes_music() -> bool:
 
 
 @worker_shutdown.connect
-def goodbye(**_):
+def goodbye(sender=None, **_):
+    if _setup_failed is not None and _setup_failed.value and sender is not None:
+        sender.exitcode = 1  # supervisors must see a failed start, not a clean stop
     if _hostname:
         try:
             job_store().forget_worker(_hostname)
