@@ -65,6 +65,12 @@ PATTERNS: dict[str, dict[str, dict[str, str]]] = {
 }
 
 
+_TURN = {"rock": [(3.5, "kick", 0.7), (3.75, "snare", 0.4)],
+         "pop": [(3.5, "open", 0.6), (3.75, "kick", 0.6)],
+         "lofi": [(3.25, "kick", 0.5), (3.75, "snare", 0.3)],
+         "techno": [(3.5, "open", 0.7)], "shuffle": [(3.5, "snare", 0.45)]}
+
+
 def _variant(style: str, bar: Bar) -> str | None:
     if bar.section == "intro":
         # electronic intros keep the kick so DJs (and tempo trackers) lock on
@@ -100,6 +106,9 @@ def drums(bars: list[Bar], style: str, energy: float, rng) -> list[Hit]:
                 hits.append((bar.start, crash, 0.8))
         if fill:
             hits += _fill(bar, style, 0.85)
+        elif bar.bar_in_section % 4 == 3 and variant == "full" and style in _TURN:
+            # a small push into the next phrase so four-bar loops do not sound pasted
+            hits += [(bar.start + at, drum, vel) for at, drum, vel in _TURN[style]]
         if style == "techno" and bar.last_of_section and bar.section in ("intro", "bridge"):
             hits.append((bar.start, "riser", 0.8))
         if style == "techno" and bar.lift >= 0.9 and bar.last_of_section:

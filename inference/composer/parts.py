@@ -57,6 +57,7 @@ def melody(bars: list[Bar], genre: str, mode: str, tonic: int, inst: str, grid: 
            density: float, rng, active=("verse", "chorus", "bridge")) -> list[Note]:
     lo, hi = MELODY_RANGE.get(inst, (60, 84))
     pitches = scale_pitches(tonic, melody_scale(genre, mode, tonic), lo, hi)
+    scale_pcs = {p % 12 for p in pitches}
     motifs: dict[str, list] = {}
     notes: list[Note] = []
     prev = (lo + hi) / 2
@@ -89,6 +90,8 @@ def melody(bars: list[Bar], genre: str, mode: str, tonic: int, inst: str, grid: 
                 tones = chord_pitches(bar.chord, lo, hi) or pitches
                 pitch = nearest(tones, pitch)
                 idx = pitches.index(nearest(pitches, pitch))
+            elif genre != "blues":  # blues wants its blue-note rubs; others do not
+                pitch = _avoid_rub(pitch, bar.chord, scale_pcs)
             if pitch > hi - 2 and step > 0:
                 idx = max(0, idx - 4)
             vel = (0.62 + 0.28 * bar.lift + (0.08 if on % 4 == 0 else 0)) * rng.uniform(0.9, 1.05)
@@ -96,6 +99,15 @@ def melody(bars: list[Bar], genre: str, mode: str, tonic: int, inst: str, grid: 
             notes.append((bar.start + on % 4, length * legato, pitch, float(vel)))
             prev = pitch
     return notes
+
+
+def _avoid_rub(pitch: int, chord, scale_pcs: set[int]) -> int:
+    """A scale tone a semitone from a chromatic chord tone (G over E7 in A minor)
+    clashes; take the chord tone instead."""
+    for tone in chord.tones:
+        if tone not in scale_pcs and (pitch - tone) % 12 in (1, 11):
+            return pitch + (1 if (pitch - tone) % 12 == 11 else -1)
+    return pitch
 
 
 def bass(bars: list[Bar], style: str, rng) -> list[Note]:
