@@ -119,9 +119,21 @@ class JobStore:
         self.create(job_id, owner, fields, queued=False)
         return True
 
-    def get(self, job_id: str) -> dict | None:
-        raw = self.r.hgetall(job_key(job_id))
-        return self._decode(raw) if raw else None
+    def get(self, job_id: str, with_position: bool = False) -> dict | None:
+        """The record; with_position adds queue_position (queued jobs) in the same round trip."""
+        if not with_position:
+            raw = self.r.hgetall(job_key(job_id))
+            return self._decode(raw) if raw else None
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hgetall(job_key(job_id))
+        pipe.zrank(QUEUE_KEY, job_id)
+        raw, rank = pipe.execute()
+        if not raw:
+            return None
+        record = self._decode(raw)
+        if record.get("status") == "queued":
+            record["queue_position"] = None if rank is None else rank + 1
+        return record
 
     def update(self, job_id: str, **fields) -> None:
         self.r.hset(job_key(job_id), mapping=self._encode(fields))

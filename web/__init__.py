@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_REDIS=redis_for(settings, "sessions"),
         SESSION_SERIALIZATION_FORMAT="json",
         SESSION_PERMANENT=True,
+        # A session lasts SESSION_LIFETIME_HOURS from creation; not rewriting it
+        # on every status poll saves a Redis write per request.
+        SESSION_REFRESH_EACH_REQUEST=False,
         PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
         SESSION_COOKIE_NAME="session_id",
         SESSION_COOKIE_HTTPONLY=True,

@@ -16,7 +16,7 @@ def test_404_405_are_json(client):
 def test_unexpected_exception_is_a_json_500_without_traceback(app, client, monkeypatch):
     from tasks.jobs import JobStore
 
-    def boom(self, job_id):
+    def boom(self, job_id, **_):
         raise RuntimeError("secret internals")
 
     monkeypatch.setattr(JobStore, "get", boom)
@@ -32,7 +32,7 @@ def test_redis_outage_is_503(client, monkeypatch, exc_name):
 
     from tasks.jobs import JobStore
 
-    def down(self, job_id):
+    def down(self, job_id, **_):
         raise getattr(redis, exc_name)("redis down")
 
     monkeypatch.setattr(JobStore, "get", down)
