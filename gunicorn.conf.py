@@ -15,7 +15,9 @@ workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count
 worker_connections = 1000
 timeout = 60
 graceful_timeout = 20
-keepalive = 5
+# Longer than the guide's 5-10 s polling interval: with 5 s, a client's reused
+# connection raced the server closing it and polls failed with "connection reset".
+keepalive = 75
 accesslog = "-"
 control_socket_disable = True
 
