@@ -35,6 +35,7 @@ task_default_queue = "music"
 task_routes = {
     "music.generate": {"queue": "music"},
     "music.purge_expired": {"queue": "maintenance"},
+    "music.requeue_stalled": {"queue": "maintenance"},
 }
 task_track_started = True
 task_send_sent_event = True
@@ -52,4 +53,5 @@ worker_hijack_root_logger = False
 
 beat_schedule = {
     "purge-expired-audio": {"task": "music.purge_expired", "schedule": 3600.0},
+    "requeue-stalled-jobs": {"task": "music.requeue_stalled", "schedule": 30.0},
 }

@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
+import threading
 import time
+from contextlib import contextmanager
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
@@ -72,7 +74,8 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
     log.info("job started (attempt %d)", attempts, extra=extra)
 
     try:
-        return _run(self, jobs, job_id, params, settings)
+        with _signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
+            return _run(self, jobs, job_id, params, settings)
     except SoftTimeLimitExceeded:
         message = "generation took longer than its time limit"
     except EngineError as exc:
@@ -89,6 +92,27 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
     jobs.fail(job_id, message)
     log.warning("job failed: %s", message, extra=extra)
     raise JobFailed(message)
+
+
+@contextmanager
+def _signs_of_life(jobs, job_id: str, every: float):
+    """Touch the job while it runs, so tasks.stalled can tell a silent run from a slow one."""
+    stop = threading.Event()
+
+    def beat() -> None:
+        while not stop.wait(every):
+            try:
+                jobs.touch(job_id)
+            except Exception:  # Redis blip: the next beat tries again
+                log.warning("could not record the job's sign of life", extra={"job_id": job_id})
+
+    thread = threading.Thread(target=beat, name=f"alive-{job_id}", daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=2)
 
 
 def jobs_retrying(jobs, job_id: str) -> None:

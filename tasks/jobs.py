@@ -25,6 +25,7 @@ QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
 WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
 RUNTIME_KEY = "runtime:{duration}"  # list of recent run times in seconds
 RUNTIME_HISTORY = 50
+RUNNING_KEY = "running"  # zset of started job ids, score = last sign of life
 
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds"}
@@ -64,7 +65,26 @@ if losses >= tonumber(ARGV[3]) then
 end
 local attempts = redis.call('HINCRBY', key, 'attempts', 1)
 redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0)
+redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
 return {'started', attempts}
+"""
+
+# started -> queued for a job whose run stopped showing signs of life (its
+# worker vanished, or lost the broker and cancelled it). Checked atomically so
+# a job that just finished, or just touched its heartbeat, is left alone.
+_REQUEUE = """
+local key = KEYS[1]
+local seen = redis.call('ZSCORE', KEYS[2], ARGV[1])
+if redis.call('HGET', key, 'status') ~= 'started' or not seen
+   or tonumber(seen) > tonumber(ARGV[2]) then
+  if redis.call('HGET', key, 'status') ~= 'started' then redis.call('ZREM', KEYS[2], ARGV[1]) end
+  return 0
+end
+redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('HINCRBY', key, 'losses', 1)
+redis.call('HSET', key, 'status', 'queued', 'enqueued_at', ARGV[3], 'progress', 0)
+redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+return 1
 """
 
 _TRANSITION = """
@@ -77,6 +97,7 @@ end
 if not allowed then return status end
 for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
 redis.call('ZREM', KEYS[2], string.sub(KEYS[1], 5))
+redis.call('ZREM', KEYS[3], string.sub(KEYS[1], 5))
 return 'ok'
 """
 
@@ -87,6 +108,7 @@ class JobStore:
         self.retention = retention_seconds
         self._start = client.register_script(_START)
         self._transition = client.register_script(_TRANSITION)
+        self._requeue = client.register_script(_REQUEUE)
 
     # --- records -----------------------------------------------------------
     def create(self, job_id: str, owner: str, fields: dict, *, queued: bool = True) -> dict:
@@ -166,7 +188,8 @@ class JobStore:
         """queued/started(redelivered) -> started. Returns (outcome, attempts)."""
         error = f"the job was interrupted {max_losses} times (worker lost); giving up"
         outcome, count = self._start(
-            keys=[job_key(job_id), QUEUE_KEY], args=[job_id, utcnow(), max_losses, error]
+            keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY],
+            args=[job_id, utcnow(), max_losses, error, time.time()],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         if outcome in ("started", "gave_up"):
@@ -180,7 +203,7 @@ class JobStore:
         args = [",".join(allowed_from)]
         for name, value in self._encode(fields).items():
             args += [name, value]
-        result = self._transition(keys=[job_key(job_id), QUEUE_KEY], args=args)
+        result = self._transition(keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY], args=args)
         result = result.decode() if isinstance(result, bytes) else result
         if result == "ok" and "status" in fields:
             self.publish(job_id, fields["status"])
@@ -200,6 +223,25 @@ class JobStore:
             job_id, ("queued", "started"), status="failed", finished_at=utcnow(), error=error
         )
 
+    def touch(self, job_id: str) -> None:
+        """A running job's sign of life (only while it is still started)."""
+        self.r.zadd(RUNNING_KEY, {job_id: time.time()}, xx=True)
+
+    def stalled(self, older_than: float) -> list[str]:
+        cutoff = time.time() - older_than
+        return [i.decode() for i in self.r.zrangebyscore(RUNNING_KEY, "-inf", cutoff)]
+
+    def requeue(self, job_id: str, older_than: float) -> bool:
+        """started -> queued if the job showed no sign of life for older_than seconds."""
+        now = time.time()
+        done = self._requeue(
+            keys=[job_key(job_id), RUNNING_KEY, QUEUE_KEY],
+            args=[job_id, now - older_than, utcnow(), now],
+        )
+        if done:
+            self.publish(job_id, "queued")
+        return bool(done)
+
     def set_progress(self, job_id: str, percent: int) -> None:
         self.r.hset(job_key(job_id), "progress", percent)
         self.publish(job_id, "progress", {"progress": percent})
@@ -214,6 +256,17 @@ class JobStore:
         if not rank:
             return []
         return [i.decode() for i in self.r.zrange(QUEUE_KEY, 0, rank - 1)]
+
+    def queued_durations(self, job_ids: list[str]) -> list[int]:
+        """Durations of those jobs still queued, in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        for job_id in job_ids:
+            pipe.hmget(job_key(job_id), "status", "duration")
+        return [
+            int(duration)
+            for status, duration in pipe.execute()
+            if status == b"queued" and duration is not None
+        ]
 
     def queue_depth(self) -> int:
         return self.r.zcard(QUEUE_KEY)

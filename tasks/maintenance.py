@@ -14,3 +14,10 @@ def purge_expired() -> dict:
     from tasks.retention import purge
 
     return purge()
+
+
+@app.task(name="music.requeue_stalled")
+def requeue_stalled() -> dict:
+    from tasks.stalled import requeue_stalled as sweep
+
+    return sweep()

@@ -101,6 +101,8 @@ class Settings:
     )
     max_worker_losses: int = field(default=3, metadata={"env": "MAX_WORKER_LOSSES", "parse": _int})
     storage_retries: int = field(default=5, metadata={"env": "STORAGE_RETRIES", "parse": _int})
+    # A started job silent this long (no heartbeat from its run) goes back to the queue.
+    stall_seconds: int = field(default=90, metadata={"env": "STALL_SECONDS", "parse": _int})
     log_json: bool = field(default=True, metadata={"env": "LOG_JSON", "parse": _bool})
     # An open job-event stream (SSE) ends after this long; the browser reconnects.
     events_max_seconds: int = field(
@@ -147,7 +149,8 @@ class Settings:
             value = getattr(self, name.lower())
             if "/" not in value and " per " not in value:
                 raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
-        for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS"):
+        for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS",
+                     "STALL_SECONDS"):
             if getattr(self, name.lower()) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         if self.trusted_proxy_count < 0 or self.storage_retries < 0 or self.max_body_bytes < 1024:

@@ -37,22 +37,27 @@ def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) ->
     seed = resolve_seed(params.seed)
     fields = {**params.as_dict(), "seed": seed}
     record = jobs.create(job_id, owner, fields)
-    soft, hard = settings.time_limits(params.duration)
     try:
-        app.send_task(
-            "music.generate",
-            kwargs=fields,
-            task_id=job_id,
-            kwargsrepr=kwargs_repr(fields),
-            queue="music",
-            soft_time_limit=soft,
-            time_limit=hard,
-        )
+        enqueue(settings, job_id, fields)
     except Exception as exc:
         # Nothing was queued, so no record may claim otherwise.
         jobs.delete(job_id)
         raise QueueUnavailable(str(exc)) from exc
     return record
+
+
+def enqueue(settings: Settings, job_id: str, fields: dict) -> None:
+    """Send the job's message: task id = job id, limits scaled to its duration."""
+    soft, hard = settings.time_limits(int(fields["duration"]))
+    app.send_task(
+        "music.generate",
+        kwargs=fields,
+        task_id=job_id,
+        kwargsrepr=kwargs_repr(fields),
+        queue="music",
+        soft_time_limit=soft,
+        time_limit=hard,
+    )
 
 
 def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: int) -> int:
@@ -69,10 +74,7 @@ def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: in
 
     ahead = 0.0
     cache: dict[int, float] = {}
-    for other in jobs.jobs_ahead(job_id):
-        record = jobs.get(other)
-        if record and record.get("status") == "queued":
-            d = int(record.get("duration", 60))
-            ahead += cache.setdefault(d, runtime(d))
+    for d in jobs.queued_durations(jobs.jobs_ahead(job_id)):
+        ahead += cache.setdefault(d, runtime(d))
     workers = max(1, jobs.live_workers())
     return int(math.ceil(ahead / workers + runtime(duration)))

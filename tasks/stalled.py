@@ -1,0 +1,37 @@
+"""Give jobs whose run went silent back to the queue.
+
+A running job touches `running` every few seconds. If its worker vanishes
+whole (machine lost) or loses the broker mid-job (Celery then cancels the run
+and cannot acknowledge or reject the message), the message would only come
+back after the broker's visibility timeout (an hour or more). This sweep puts
+such a job back in the queue after STALL_SECONDS of silence instead. The job
+keeps its id, so a late redelivery of the old message finds it finished and
+does nothing, and the audio key is the same: never two objects.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from tasks.context import job_store
+from tasks.settings import get_settings
+from tasks.submit import enqueue
+
+log = logging.getLogger("tasks.stalled")
+
+_FIELDS = ("prompt", "duration", "genre", "seed")
+
+
+def requeue_stalled(older_than: float | None = None) -> dict:
+    settings = get_settings()
+    jobs = job_store()
+    silence = settings.stall_seconds if older_than is None else older_than
+    requeued = []
+    for job_id in jobs.stalled(silence):
+        if not jobs.requeue(job_id, silence):
+            continue
+        record = jobs.get(job_id)
+        enqueue(settings, job_id, {name: record.get(name) for name in _FIELDS})
+        log.warning("requeued a job silent for over %ss", silence, extra={"job_id": job_id})
+        requeued.append(job_id)
+    return {"requeued": requeued}
