@@ -17,6 +17,7 @@ from tasks.redis_client import redis_for
 from tasks.settings import Settings
 from web.errors import register_error_handlers
 from web.extensions import cors, limiter, session
+from web.sessions import ApiOnlySessions
 
 __version__ = "1.0.0"
 
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     session.init_app(app)
+    app.session_interface = ApiOnlySessions(app.session_interface)
     limiter.init_app(app)
     cors.init_app(
         app,

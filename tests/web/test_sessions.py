@@ -101,3 +101,18 @@ def test_cors_allows_listed_origins_with_credentials(make_settings):
 def test_no_cors_headers_without_configured_origins(client):
     r = client.get("/api/jobs", headers={"Origin": "https://app.example"})
     assert "Access-Control-Allow-Origin" not in r.headers
+
+
+def test_non_api_routes_never_touch_the_session_store(app, client, monkeypatch):
+    client.get("/api/jobs")  # now the client carries a session cookie
+    inner = app.session_interface.inner
+
+    def unreachable(*args, **kwargs):
+        raise AssertionError("the session store was used")
+
+    monkeypatch.setattr(inner, "open_session", unreachable)
+    monkeypatch.setattr(inner, "save_session", unreachable)
+    for path in ("/health", "/health/ready", "/metrics", "/openapi.json"):
+        r = client.get(path)
+        assert r.status_code in (200, 503), path  # ready may lack a worker here
+        assert not r.headers.getlist("Set-Cookie")
