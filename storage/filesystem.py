@@ -59,13 +59,6 @@ class FileStorage:
                     remaining -= len(chunk)
                 yield chunk
 
-    def open_local(self, key: str):
-        """The object as an open binary file, so servers can use sendfile()."""
-        try:
-            return open(self._path(key), "rb")
-        except FileNotFoundError:
-            raise ObjectNotFound(key) from None
-
     def download(self, key: str, dest: Path) -> None:
         try:
             shutil.copyfile(self._path(key), dest)

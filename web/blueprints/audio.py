@@ -1,9 +1,6 @@
-import os
-
 from flask import Blueprint, Response, current_app, request
-from werkzeug.wsgi import wrap_file
 
-from storage import CHUNK_SIZE, ObjectNotFound, audio_key
+from storage import ObjectNotFound, audio_key
 from web.errors import ApiError
 from web.views import owned_job
 
@@ -19,24 +16,10 @@ def download(job_id: str):
         raise ApiError(404, f"Audio not ready: the job is {record['status']}")
     storage = current_app.extensions["audio_storage"]
     key = audio_key(job_id)
-    local = None
     try:
-        if hasattr(storage, "open_local"):
-            local = storage.open_local(key)
-            size = os.fstat(local.fileno()).st_size
-        else:
-            size = storage.stat(key).size
+        size = storage.stat(key).size
     except ObjectNotFound:
         raise ApiError(404, "The audio file for this job is missing") from None
-    try:
-        return _respond(storage, key, job_id, size, local)
-    except BaseException:
-        if local is not None:
-            local.close()
-        raise
-
-
-def _respond(storage, key: str, job_id: str, size: int, local):
 
     headers = {
         "Accept-Ranges": "bytes",
@@ -57,20 +40,10 @@ def _respond(storage, key: str, job_id: str, size: int, local):
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     headers["Content-Length"] = str(end - start)
-    if local is not None and end == size:
-        # To the end of the file (whole downloads, players' open-ended ranges):
-        # gunicorn recognises its file wrapper and uses sendfile(), no copy
-        # through Python. Bounded ranges go through iter_range, which stops at
-        # `end` under any WSGI server.
-        local.seek(start)
-        body = wrap_file(request.environ, local, buffer_size=CHUNK_SIZE)
-    else:
-        if local is not None:
-            local.close()
-        try:
-            body = storage.iter_range(key, start, end)
-        except ObjectNotFound:
-            raise ApiError(404, "The audio file for this job is missing") from None
+    try:
+        body = storage.iter_range(key, start, end)
+    except ObjectNotFound:
+        raise ApiError(404, "The audio file for this job is missing") from None
     return Response(
         body, status=status, headers=headers, mimetype="audio/wav", direct_passthrough=True
     )
