@@ -1,29 +1,64 @@
-"""Server-side sessions only where they are used: the /api/ routes and the page.
+"""Server-side sessions only where they are used, with a short read cache.
 
 Flask opens the session before any handler runs, so a Redis outage would turn
 even /health, /metrics and the page into 503s for a client that carries a
-cookie. Other paths get Flask's NullSession (read-only, empty) and touch no
-Redis at all. The page at / keeps its session: it opens one so that the page's
-first parallel API calls share one owner.
+cookie. Paths other than /api/* and the page get Flask's NullSession
+(read-only, empty) and touch no Redis at all. The page at / keeps its session:
+it opens one so that the page's first parallel API calls share one owner.
+
+Clients poll job status every few seconds, and a session here is written
+once (its owner id) and then only read. Each process therefore remembers
+sessions it loaded from Redis for a few seconds, which halves the Redis round
+trips of a status poll. Only ids Redis confirmed are remembered, so a forged
+cookie still gets a fresh session.
 """
 
 from __future__ import annotations
+
+import time
+from collections import OrderedDict
 
 from flask.sessions import NullSession, SessionInterface
 
 
 class ApiOnlySessions(SessionInterface):
-    def __init__(self, inner: SessionInterface) -> None:
+    def __init__(
+        self, inner: SessionInterface, cache_seconds: float = 5.0, cache_size: int = 10_000
+    ) -> None:
         self.inner = inner
+        self.cache_seconds = cache_seconds
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[float, dict]] = OrderedDict()
 
     def open_session(self, app, request):
-        if request.path.startswith("/api/") or request.path == "/":
-            return self.inner.open_session(app, request)
-        return NullSession()
+        if not (request.path.startswith("/api/") or request.path == "/"):
+            return NullSession()
+        sid = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
+        hit = self._cache.get(sid) if sid else None
+        if hit is not None and hit[0] > time.monotonic():
+            return self.inner.session_class(dict(hit[1]), sid=sid)
+        session = self.inner.open_session(app, request)
+        if sid and session.sid == sid and session:  # Redis knew this id
+            self._remember(sid, session)
+        return session
 
     def save_session(self, app, session, response) -> None:
-        if not isinstance(session, NullSession):
-            self.inner.save_session(app, session, response)
+        if isinstance(session, NullSession):
+            return
+        self.inner.save_session(app, session, response)
+        if session.modified:
+            if session:
+                self._remember(session.sid, session)
+            else:
+                self._cache.pop(session.sid, None)
 
     def is_null_session(self, obj) -> bool:
         return isinstance(obj, NullSession)
+
+    def _remember(self, sid: str, session) -> None:
+        if self.cache_seconds <= 0:
+            return
+        self._cache[sid] = (time.monotonic() + self.cache_seconds, dict(session))
+        self._cache.move_to_end(sid)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)

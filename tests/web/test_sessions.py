@@ -116,3 +116,19 @@ def test_non_api_routes_never_touch_the_session_store(app, client, monkeypatch):
         r = client.get(path)
         assert r.status_code in (200, 503), path  # ready may lack a worker here
         assert not r.headers.getlist("Set-Cookie")
+
+
+def test_a_polling_client_reads_its_session_from_redis_once(app, client, monkeypatch):
+    job_id = client.post("/api/generate", json={"prompt": "jazz"}).get_json()["job_id"]
+    client.get(f"/api/jobs/{job_id}")  # loaded from Redis and remembered
+    inner = app.session_interface.inner
+    calls = []
+    original = inner.open_session
+    monkeypatch.setattr(inner, "open_session", lambda *a: calls.append(1) or original(*a))
+    for _ in range(5):
+        assert client.get(f"/api/jobs/{job_id}").status_code == 200
+    assert calls == []
+    stranger = app.test_client()
+    stranger.set_cookie("session_id", "never-issued-by-us")
+    assert stranger.get(f"/api/jobs/{job_id}").status_code == 403  # not from the cache
+    assert calls == [1]
