@@ -138,7 +138,11 @@ def _run(task, jobs, job_id, params, settings) -> dict:
         percent = max(0, min(100, int(fraction * 100)))
         if percent != last[0]:
             last[0] = percent
-            jobs.set_progress(job_id, percent)
+            try:
+                jobs.set_progress(job_id, percent)
+            except (redis.ConnectionError, redis.TimeoutError):
+                # A progress update is not worth losing the render over.
+                log.warning("could not record progress", extra={"job_id": job_id})
 
     began = time.monotonic()
     audio = engine.generate(
@@ -154,14 +158,29 @@ def _run(task, jobs, job_id, params, settings) -> dict:
     key = audio_key(job_id)
     _store(audio, engine.sample_rate, key, settings.storage_retries, job_id)
     del audio
-    jobs.record_runtime(params.duration, time.monotonic() - began)
-    if jobs.finish(job_id, audio_key=key, run_seconds=round(run_seconds, 3)) != "ok":
+    # The audio is stored: ride out a short Redis blip here rather than let the
+    # task's retry render the whole piece again.
+    _patiently(lambda: jobs.record_runtime(params.duration, time.monotonic() - began))
+    outcome = _patiently(
+        lambda: jobs.finish(job_id, audio_key=key, run_seconds=round(run_seconds, 3))
+    )
+    if outcome != "ok":
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
         record_finished(jobs.r, params.duration, time.monotonic() - began, run_seconds,
                         info.get("engine"))
     log.info("job finished in %.2fs", run_seconds, extra={"job_id": job_id})
     return _result(jobs.get(job_id))
+
+
+def _patiently(call, attempts: int = 6, delay: float = 0.5):
+    for attempt in range(attempts):
+        try:
+            return call()
+        except (redis.ConnectionError, redis.TimeoutError):
+            if attempt == attempts - 1:
+                raise
+            time.sleep(delay * 2**attempt)
 
 
 def _store(audio, sample_rate: int, key: str, retries: int, job_id: str) -> None:

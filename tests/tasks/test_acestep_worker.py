@@ -28,7 +28,7 @@ def test_acestep_job_through_the_api(worker_pool, client, tiny_model):
         "/api/generate", json={"prompt": "lofi hip hop, mellow piano", "duration": 30, "seed": 11}
     )
     assert r.status_code == 202
-    job = wait_status(client, r.get_json()["job_id"], timeout=120)
+    job = wait_status(client, r.get_json()["job_id"], timeout=240)
     assert job["status"] == "finished", (job, worker.output()[-3000:])
     assert job["engine"] == "acestep"
     assert job["model"].startswith("tiny-turbo@")

@@ -121,3 +121,25 @@ def test_worker_refuses_to_start_with_a_broken_engine_config(tmp_path, settings)
     log = worker.output()
     assert "worker refusing to start" in log and str(missing) in log
     assert " ready." not in log
+
+
+def test_after_the_upload_a_redis_blip_is_ridden_out_not_re_rendered():
+    import redis
+
+    from tasks.generate import _patiently
+
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) < 3:
+            raise redis.ConnectionError("blip")
+        return "ok"
+
+    assert _patiently(flaky, delay=0.001) == "ok" and len(calls) == 3
+
+    def down():
+        raise redis.TimeoutError("still down")
+
+    with pytest.raises(redis.TimeoutError):
+        _patiently(down, attempts=2, delay=0.001)
