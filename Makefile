@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 export REDIS_URL ?= redis://127.0.0.1:6379/0
 export API_PORT ?= 8000
 export FLOWER_PORT ?= 5555
+GPU ?= 0
 
 .PHONY: run test install install-dev lint worker gpu-smoke bench drills clean
 
@@ -17,7 +18,7 @@ $(VENV)/.installed-run: requirements.txt requirements-api.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements.txt
 	touch $@
 
-$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+$(VENV)/.installed-dev: requirements.txt requirements-api.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install -q -r requirements-dev.txt
 	touch $(VENV)/.installed-run $@
 
