@@ -46,7 +46,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         RATELIMIT_STORAGE_URI=settings.redis_url_for("limits"),
-        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 5},
+        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 2},
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",
     )
