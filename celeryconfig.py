@@ -37,7 +37,9 @@ task_routes = {
     "music.purge_expired": {"queue": "maintenance"},
     "music.requeue_stalled": {"queue": "maintenance"},
 }
-task_track_started = True
+# Job records carry the status; a STARTED write to the result backend would
+# only add a round trip before every job (Flower reads worker events instead).
+task_track_started = False
 task_send_sent_event = True
 worker_send_task_events = True
 

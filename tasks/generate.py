@@ -59,9 +59,10 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
         from inference.base import resolve_seed
 
         params = type(params)(params.prompt, params.duration, params.genre, resolve_seed(None))
-    jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
-
     outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
+    if outcome == "missing":  # sent straight to Celery (batch): no record yet
+        jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
+        outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
     if outcome == "finished":  # a redelivered message for a job already done
         return _result(jobs.get(job_id))
     if outcome == "gave_up":

@@ -61,11 +61,15 @@ redis.call('HSET', key, 'losses', losses, 'retrying', '0')
 redis.call('ZREM', KEYS[2], ARGV[1])
 if losses >= tonumber(ARGV[3]) then
   redis.call('HSET', key, 'status', 'failed', 'finished_at', ARGV[2], 'error', ARGV[4])
+  redis.call('PUBLISH', KEYS[4], ARGV[7])
   return {'gave_up', losses}
 end
 local attempts = redis.call('HINCRBY', key, 'attempts', 1)
 redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0)
 redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+-- Published from here: one round trip between a job's delivery and its
+-- `started` event.
+redis.call('PUBLISH', KEYS[4], ARGV[6])
 return {'started', attempts}
 """
 
@@ -130,8 +134,8 @@ class JobStore:
         pipe.expire(owner_key(owner), self.retention)
         if queued:
             pipe.zadd(QUEUE_KEY, {job_id: time.time()}, nx=True)
+        pipe.publish(events_channel(job_id), json.dumps({"event": "queued"}))
         pipe.execute()
-        self.publish(job_id, "queued")
         return record
 
     def create_if_absent(self, job_id: str, owner: str, fields: dict) -> bool:
@@ -188,12 +192,11 @@ class JobStore:
         """queued/started(redelivered) -> started. Returns (outcome, attempts)."""
         error = f"the job was interrupted {max_losses} times (worker lost); giving up"
         outcome, count = self._start(
-            keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY],
-            args=[job_id, utcnow(), max_losses, error, time.time()],
+            keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY, events_channel(job_id)],
+            args=[job_id, utcnow(), max_losses, error, time.time(),
+                  json.dumps({"event": "started"}), json.dumps({"event": "failed"})],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
-        if outcome in ("started", "gave_up"):
-            self.publish(job_id, "started" if outcome == "started" else "failed")
         if outcome == "gave_up":
             count_transition(self.r, "failed")
         return outcome, int(count)
