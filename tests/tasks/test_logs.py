@@ -8,6 +8,7 @@ import logging
 
 from tasks import logs
 from tests.conftest import wait_status
+from tests.support.services import wait_for
 
 
 def render(formatter, **extra) -> str:
@@ -75,12 +76,22 @@ def test_worker_writes_json_lines_with_the_job_id(worker_pool, settings, client)
         r = client.post("/api/generate", json={"prompt": "log me", "duration": 30})
         job_id = r.get_json()["job_id"]
         assert wait_status(client, job_id)["status"] == "finished"
-        lines = []
-        for raw in worker.output().splitlines():
-            if raw.startswith("{"):
-                lines.append(json.loads(raw))
-        assert lines, worker.output()[-2000:]
-        mine = [line for line in lines if line.get("job_id") == job_id]
+        found: dict = {}
+
+        def job_lines() -> bool:
+            # Celery logs "succeeded" after the task returned, which is after
+            # the job record says finished: wait for it rather than race it.
+            lines = [json.loads(raw) for raw in worker.output().splitlines()
+                     if raw.startswith("{")]
+            found["mine"] = [line for line in lines if line.get("job_id") == job_id]
+            return any(line["logger"].startswith("celery") for line in found["mine"])
+
+        try:
+            wait_for(job_lines, timeout=10, what="celery's own line for the job")
+        except TimeoutError:
+            pass
+        mine = found["mine"]
+        assert mine, worker.output()[-2000:]
         messages = " | ".join(line["message"] for line in mine)
         assert "job started" in messages and "job finished" in messages, messages
         # Celery's own per-task lines pick the id up from the running task.

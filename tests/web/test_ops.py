@@ -86,7 +86,12 @@ def test_metrics_count_jobs(client, worker, jobs):
     assert wait_status(client, r.get_json()["job_id"])["status"] == "finished"
     jobs.fail("nonexistent-job", "x")  # not a transition: must not count
     wait_for(jobs.live_workers, timeout=10, what="a worker heartbeat")
-    text = client.get("/metrics").get_data(as_text=True)
+    # The run-time histograms are written just after the record says finished.
+    text = wait_for(
+        lambda: (t := client.get("/metrics").get_data(as_text=True))
+        and sample(t, "music_job_run_seconds_count", duration="30") == 1 and t,
+        timeout=10, what="the finished job's run-time sample",
+    )
     assert sample(text, "music_jobs_submitted_total") == submitted0 + 1
     assert sample(text, "music_jobs_finished_total") == 1
     assert sample(text, "music_jobs_failed_total") == 0
