@@ -42,6 +42,11 @@ def test_acestep_job_through_the_api(worker_pool, client, tiny_model):
         samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2")
     assert samples.any()
 
+    # The model is loaded once per worker process, not per job.
+    again = client.post("/api/generate", json={"prompt": "ambient", "duration": 30, "seed": 12})
+    assert wait_status(client, again.get_json()["job_id"], timeout=240)["status"] == "finished"
+    assert worker.output().count("engine ready") == 1
+
 
 def test_model_that_fails_to_load_in_the_child_stops_the_worker(tmp_path, settings):
     import os
