@@ -8,11 +8,13 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
+from dataclasses import replace
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from inference import EngineError, check_audio
+from inference.base import resolve_seed
 from inference.wav import write_wav
 from storage import StorageError, audio_key
 from tasks.app import app
@@ -56,9 +58,7 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
         raise JobFailed(f"invalid input: {exc}") from None
 
     if params.seed is None:
-        from inference.base import resolve_seed
-
-        params = type(params)(params.prompt, params.duration, params.genre, resolve_seed(None))
+        params = replace(params, seed=resolve_seed(None))
     outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
     if outcome == "missing":  # sent straight to Celery (batch): no record yet
         jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
@@ -70,13 +70,15 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
     if outcome != "started":  # canceled (or expired) before it could start
         log.info("not running job in state %s", outcome, extra=extra)
         return {"job_id": job_id, "status": outcome}
+    # The record, not the message, is the truth: a redelivered batch message
+    # without a seed must render with the seed the record already shows.
     record = jobs.get(job_id)
     params = validate(record["prompt"], record["duration"], record.get("genre"), record["seed"])
     log.info("job started (attempt %d)", attempts, extra=extra)
 
     try:
         with _signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
-            return _run(self, jobs, job_id, params, settings)
+            return _run(jobs, job_id, params, settings)
     except SoftTimeLimitExceeded:
         message = "generation took longer than its time limit"
     except EngineError as exc:
@@ -125,7 +127,7 @@ def jobs_retrying(jobs, job_id: str) -> None:
         pass
 
 
-def _run(task, jobs, job_id, params, settings) -> dict:
+def _run(jobs, job_id, params, settings) -> dict:
     engine = current_engine()
     info = engine.describe()
     understood = engine.understand(
@@ -157,53 +159,51 @@ def _run(task, jobs, job_id, params, settings) -> dict:
     run_seconds = time.monotonic() - began
 
     key = audio_key(job_id)
-    _store(audio, engine.sample_rate, key, settings.storage_retries, job_id)
+    _store(audio, engine.sample_rate, key, settings.storage_retries)
     del audio
+    wall_seconds = time.monotonic() - began
     # The audio is stored: ride out a short Redis blip here rather than let the
     # task's retry render the whole piece again.
-    _patiently(lambda: jobs.record_runtime(params.duration, time.monotonic() - began))
+    _patiently(lambda: jobs.record_runtime(params.duration, wall_seconds))
     outcome = _patiently(
         lambda: jobs.finish(job_id, audio_key=key, run_seconds=round(run_seconds, 3))
     )
     if outcome != "ok":
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
-        record_finished(jobs.r, params.duration, time.monotonic() - began, run_seconds,
-                        info.get("engine"))
+        record_finished(jobs.r, params.duration, wall_seconds, run_seconds, info.get("engine"))
     log.info("job finished in %.2fs", run_seconds, extra={"job_id": job_id})
-    return _result(jobs.get(job_id))
+    return _result({"job_id": job_id, "audio_key": key, "duration": params.duration,
+                    "seed": params.seed, "engine": info.get("engine")})
 
 
-def _patiently(call, attempts: int = 6, delay: float = 0.5):
+def _with_backoff(call, errors: tuple, attempts: int, delay: float, what: str):
+    """call(), retried on `errors` after delay, 2x delay, ... (capped at 30 s)."""
     for attempt in range(attempts):
         try:
             return call()
-        except (redis.ConnectionError, redis.TimeoutError):
+        except errors as exc:
             if attempt == attempts - 1:
                 raise
-            time.sleep(delay * 2**attempt)
+            wait = min(30.0, delay * 2**attempt)
+            log.warning("%s failed (%s); retrying in %.1fs", what, exc, wait)
+            time.sleep(wait)
 
 
-def _store(audio, sample_rate: int, key: str, retries: int, job_id: str) -> None:
+def _patiently(call, attempts: int = 6, delay: float = 0.5):
+    return _with_backoff(call, (redis.ConnectionError, redis.TimeoutError), attempts, delay,
+                         "job record update")
+
+
+def _store(audio, sample_rate: int, key: str, retries: int) -> None:
     storage = audio_storage()
     fd, tmp = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
     try:
         write_wav(tmp, audio, sample_rate)
-        # Retry the upload in-process with backoff: re-running the task would
-        # render the whole piece again.
-        for attempt in range(retries + 1):
-            try:
-                storage.put_file(key, tmp)
-                return
-            except StorageError as exc:
-                if attempt == retries:
-                    raise
-                delay = min(30.0, 0.5 * 2**attempt)
-                log.warning(
-                    "upload failed (%s); retrying in %.1fs", exc, delay, extra={"job_id": job_id}
-                )
-                time.sleep(delay)
+        # Retried in-process: re-running the task would render the piece again.
+        _with_backoff(lambda: storage.put_file(key, tmp), (StorageError,), retries + 1, 0.5,
+                      "upload")
     finally:
         os.unlink(tmp)
 

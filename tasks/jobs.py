@@ -19,7 +19,6 @@ import redis
 from tasks.metrics import count_transition
 
 TERMINAL = ("finished", "failed", "canceled")
-STATUSES = ("queued", "started", *TERMINAL)
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
 QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
 WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
@@ -145,21 +144,24 @@ class JobStore:
         self.create(job_id, owner, fields, queued=False)
         return True
 
-    def get(self, job_id: str, with_position: bool = False) -> dict | None:
-        """The record; with_position adds queue_position (queued jobs) in the same round trip."""
-        if not with_position:
-            raw = self.r.hgetall(job_key(job_id))
-            return self._decode(raw) if raw else None
+    def get(self, job_id: str) -> dict | None:
+        """The record, with queue_position while it is queued."""
+        return self.get_many([job_id])[0]
+
+    def get_many(self, job_ids: list[str]) -> list[dict | None]:
+        """Records (None where gone) and their queue positions, in one round trip."""
         pipe = self.r.pipeline(transaction=False)
-        pipe.hgetall(job_key(job_id))
-        pipe.zrank(QUEUE_KEY, job_id)
-        raw, rank = pipe.execute()
-        if not raw:
-            return None
-        record = self._decode(raw)
-        if record.get("status") == "queued":
-            record["queue_position"] = None if rank is None else rank + 1
-        return record
+        for job_id in job_ids:
+            pipe.hgetall(job_key(job_id))
+            pipe.zrank(QUEUE_KEY, job_id)
+        replies = pipe.execute()
+        records = []
+        for raw, rank in zip(replies[::2], replies[1::2], strict=True):
+            record = self._decode(raw) if raw else None
+            if record is not None and record.get("status") == "queued":
+                record["queue_position"] = None if rank is None else rank + 1
+            records.append(record)
+        return records
 
     def update(self, job_id: str, **fields) -> None:
         self.r.hset(job_key(job_id), mapping=self._encode(fields))
@@ -178,14 +180,11 @@ class JobStore:
     ) -> tuple[list[dict], int]:
         key = owner_key(owner)
         ids = [i.decode() for i in self.r.zrevrange(key, offset, offset + limit - 1)]
-        jobs = []
-        for job_id in ids:
-            record = self.get(job_id)
-            if record is None:  # expired: drop the dangling index entry
-                self.r.zrem(key, job_id)
-            else:
-                jobs.append(record)
-        return jobs, self.r.zcard(key)
+        records = self.get_many(ids) if ids else []
+        expired = [job_id for job_id, record in zip(ids, records, strict=True) if record is None]
+        if expired:  # drop the dangling index entries
+            self.r.zrem(key, *expired)
+        return [r for r in records if r is not None], self.r.zcard(key)
 
     # --- transitions ---------------------------------------------------------
     def start(self, job_id: str, max_losses: int) -> tuple[str, int]:
@@ -246,8 +245,10 @@ class JobStore:
         return bool(done)
 
     def set_progress(self, job_id: str, percent: int) -> None:
-        self.r.hset(job_key(job_id), "progress", percent)
-        self.publish(job_id, "progress", {"progress": percent})
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(job_key(job_id), "progress", percent)
+        pipe.publish(events_channel(job_id), json.dumps({"event": "progress", "progress": percent}))
+        pipe.execute()
 
     # --- queue and estimates ------------------------------------------------
     def queue_position(self, job_id: str) -> int | None:

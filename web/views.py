@@ -32,7 +32,7 @@ def owned_job(job_id: str) -> dict:
     """The job if it exists and belongs to this session: else 404 or 403."""
     if not JOB_ID_RE.match(job_id):
         raise ApiError(404, "Job not found")
-    record = jobs().get(job_id, with_position=True)
+    record = jobs().get(job_id)
     if record is None:
         raise ApiError(404, "Job not found")
     if record.get("owner") != session_owner():
@@ -45,10 +45,7 @@ def public_job(record: dict) -> dict:
     view = {k: v for k, v in view.items() if v is not None or k in ("genre", "engine")}
     status = record["status"]
     if status == "queued":
-        if "queue_position" in record:
-            view["queue_position"] = record["queue_position"]
-        else:
-            view["queue_position"] = jobs().queue_position(record["job_id"])
+        view["queue_position"] = record.get("queue_position")
     if status == "started":
         view["progress"] = int(record.get("progress") or 0)
     if status == "finished":
