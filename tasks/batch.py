@@ -91,17 +91,13 @@ class Batch:
 
     def _submit(self, item: Item) -> None:
         from inference.base import resolve_seed  # numpy only
-        from tasks.app import app
-        from tasks.submit import kwargs_repr
+        from tasks.submit import enqueue
 
         params = item.params
         fields = {**params.as_dict(), "seed": resolve_seed(params.seed)}
         self.jobs.create(item.job_id, OWNER, fields)
-        soft, hard = self.settings.time_limits(params.duration)
         try:
-            app.send_task("music.generate", kwargs=fields, task_id=item.job_id,
-                          kwargsrepr=kwargs_repr(fields), queue="music",
-                          soft_time_limit=soft, time_limit=hard)
+            enqueue(self.settings, item.job_id, fields)
         except Exception as exc:
             self.jobs.delete(item.job_id)
             self.settle(item, FAILED, f"could not queue the job: {exc}")

@@ -22,6 +22,7 @@ TERMINAL = ("finished", "failed", "canceled")
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
 QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
 WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
+HEARTBEAT_WINDOW = 15.0  # a worker seen within this many seconds counts as live
 RUNTIME_KEY = "runtime:{duration}"  # list of recent run times in seconds
 RUNTIME_HISTORY = 50
 RUNNING_KEY = "running"  # zset of started job ids, score = last sign of life
@@ -87,6 +88,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HINCRBY', key, 'losses', 1)
 redis.call('HSET', key, 'status', 'queued', 'enqueued_at', ARGV[3], 'progress', 0)
 redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+redis.call('PUBLISH', KEYS[4], '{"event": "queued"}')
 return 1
 """
 
@@ -98,9 +100,18 @@ for word in string.gmatch(ARGV[1], '[^,]+') do
   if word == status then allowed = true end
 end
 if not allowed then return status end
-for i = 2, #ARGV, 2 do redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1]) end
-redis.call('ZREM', KEYS[2], string.sub(KEYS[1], 5))
-redis.call('ZREM', KEYS[3], string.sub(KEYS[1], 5))
+local new_status = nil
+for i = 3, #ARGV, 2 do
+  redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
+  if ARGV[i] == 'status' then new_status = ARGV[i + 1] end
+end
+if new_status then
+  -- Only a status change moves the job out of the queue and the running set
+  -- (a field update such as `expired` must not), and is announced.
+  redis.call('ZREM', KEYS[2], ARGV[2])
+  redis.call('ZREM', KEYS[3], ARGV[2])
+  redis.call('PUBLISH', KEYS[4], '{"event": "' .. new_status .. '"}')
+end
 return 'ok'
 """
 
@@ -202,13 +213,14 @@ class JobStore:
 
     def transition(self, job_id: str, allowed_from: tuple[str, ...], **fields) -> str:
         """Set fields only if the current status is in allowed_from; returns 'ok' or it."""
-        args = [",".join(allowed_from)]
+        args = [",".join(allowed_from), job_id]
         for name, value in self._encode(fields).items():
             args += [name, value]
-        result = self._transition(keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY], args=args)
+        result = self._transition(
+            keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY, events_channel(job_id)], args=args
+        )
         result = result.decode() if isinstance(result, bytes) else result
         if result == "ok" and "status" in fields:
-            self.publish(job_id, fields["status"])
             count_transition(self.r, fields["status"])
         return result
 
@@ -237,11 +249,9 @@ class JobStore:
         """started -> queued if the job showed no sign of life for older_than seconds."""
         now = time.time()
         done = self._requeue(
-            keys=[job_key(job_id), RUNNING_KEY, QUEUE_KEY],
+            keys=[job_key(job_id), RUNNING_KEY, QUEUE_KEY, events_channel(job_id)],
             args=[job_id, now - older_than, utcnow(), now],
         )
-        if done:
-            self.publish(job_id, "queued")
         return bool(done)
 
     def set_progress(self, job_id: str, percent: int) -> None:
@@ -292,12 +302,8 @@ class JobStore:
     def forget_worker(self, hostname: str) -> None:
         self.r.zrem(WORKERS_KEY, hostname)
 
-    def live_workers(self, within: float = 15.0) -> int:
+    def live_workers(self, within: float = HEARTBEAT_WINDOW) -> int:
         return self.r.zcount(WORKERS_KEY, time.time() - within, "+inf")
-
-    # --- events ---------------------------------------------------------------
-    def publish(self, job_id: str, event: str, data: dict | None = None) -> None:
-        self.r.publish(events_channel(job_id), json.dumps({"event": event, **(data or {})}))
 
     # --- encoding -------------------------------------------------------------
     @staticmethod

@@ -34,12 +34,11 @@ from redis.backoff import NoBackoff
 from redis.retry import Retry
 
 from tasks import metrics as job_metrics
-from tasks.jobs import QUEUE_KEY, WORKERS_KEY
+from tasks.jobs import HEARTBEAT_WINDOW, QUEUE_KEY, WORKERS_KEY
 
 bp = Blueprint("ops", __name__)
 
 CHECK_TIMEOUT = 1.5  # seconds per dependency
-HEARTBEAT_WINDOW = 15.0  # a worker is live if it beat within this many seconds
 
 SUBMITTED = Counter("music_jobs_submitted_total", "Jobs accepted by POST /api/generate")
 CANCELED = Counter("music_jobs_canceled_total", "Jobs canceled through DELETE /api/jobs/{id}")
@@ -148,7 +147,9 @@ class RedisJobCollector:
         yield up
         yield GaugeMetricFamily("music_queue_depth", "Jobs waiting in the queue", value=depth)
         yield GaugeMetricFamily(
-            "music_live_workers", "Workers with a heartbeat in the last 15 s", value=live
+            "music_live_workers",
+            f"Workers with a heartbeat in the last {HEARTBEAT_WINDOW:g} s",
+            value=live,
         )
         for status in job_metrics.COUNTED:
             yield CounterMetricFamily(
