@@ -51,10 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         f"peak VRAM {peak_gib:.2f} GiB on {torch.cuda.get_device_name()}"
     )
     if args.out:
-        import numpy as np
-        from scipy.io import wavfile
+        from inference.wav import write_wav
 
-        wavfile.write(args.out, engine.sample_rate, (np.clip(audio, -1, 1) * 32767).astype("<i2"))
+        write_wav(args.out, audio, engine.sample_rate)
         print(f"acestep smoke: wrote {args.out}")
     return 0
 

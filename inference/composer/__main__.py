@@ -9,20 +9,10 @@ import argparse
 import json
 import sys
 import time
-import wave
 
-import numpy as np
-
+from inference.base import resolve_seed
 from inference.composer import ComposerEngine
-
-
-def write_wav(path: str, audio: np.ndarray, sample_rate: int) -> None:
-    pcm = np.round(np.clip(audio, -1.0, 1.0) * 32767).astype("<i2")
-    with wave.open(path, "wb") as w:
-        w.setnchannels(audio.shape[1])
-        w.setsampwidth(2)
-        w.setframerate(sample_rate)
-        w.writeframes(pcm.tobytes())
+from inference.wav import write_wav
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,18 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     engine = ComposerEngine()
     engine.setup()
+    seed = resolve_seed(args.seed)
     try:
         plan = engine.understand(prompt=args.prompt, duration=args.duration, genre=args.genre,
-                                 seed=args.seed)
+                                 seed=seed)
     except ValueError as exc:
         ap.error(str(exc))
-    seed = args.seed if args.seed is not None else int(np.random.SeedSequence().entropy % 2**31)
     start = time.perf_counter()
     audio = engine.generate(prompt=args.prompt, duration=args.duration, genre=args.genre,
                             seed=seed)
     elapsed = time.perf_counter() - start
     write_wav(args.output, audio, engine.sample_rate)
-    plan["seed"] = seed
     print(json.dumps(plan, indent=2))
     print(f"wrote {args.output}: {args.duration} s in {elapsed:.2f} s", file=sys.stderr)
     return 0

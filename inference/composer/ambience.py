@@ -10,7 +10,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-SR = 48_000
+from inference.base import SAMPLE_RATE
+
+SR = SAMPLE_RATE
 LOOP_S = 16.0
 XFADE = int(0.5 * SR)
 # Level under the music, dB relative to the music's RMS.

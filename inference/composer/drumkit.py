@@ -9,7 +9,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
-SR = 48_000
+from inference.base import SAMPLE_RATE
+
+SR = SAMPLE_RATE
 
 
 def _t(seconds: float) -> np.ndarray:

@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 from scipy import fft, signal
 
-SR = 48_000
+from inference.base import SAMPLE_RATE
+
+SR = SAMPLE_RATE
 
 
 CHUNK = 1 << 18

@@ -8,9 +8,9 @@ from inference.base import SAMPLE_RATE, check_inputs, resolve_seed
 from inference.composer import ambience, beats, drumkit, effects, form, mixing, parts
 from inference.composer.instruments import VOICES
 from inference.composer.master import CEILING_DBFS, TARGET_LUFS, master
-from inference.composer.plan import Plan, make_plan
+from inference.composer.plan import ROLE_SECTIONS, Plan, make_plan
 from inference.composer.prompt import stable_hash
-from inference.composer.render import render_hits, render_notes
+from inference.composer.render import _release_ramp, render_hits, render_notes
 
 SR = SAMPLE_RATE
 # Timing spread (seconds, s.d.) a player of the genre would have.
@@ -73,10 +73,10 @@ def _notes_for(plan: Plan, part, bars: list[form.Bar], rng) -> list:
                             st.melody_density, rng, active)
     if part.role == "answer":
         return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
-                            st.melody_density, rng, ("chorus",))
+                            st.melody_density, rng, ROLE_SECTIONS["answer"])
     if part.role == "sparkle":
         return parts.melody(bars, r.genre, r.mode, r.tonic, "bells", 1.0, 0.3, rng,
-                            ("chorus", "bridge"))
+                            ROLE_SECTIONS["sparkle"])
     busy = [b for b in bars if b.section in ("verse", "chorus", "bridge")] or bars
     if part.role == "arp":
         return parts.arpeggio(busy, rng)
@@ -152,6 +152,6 @@ def _fades(left: np.ndarray, right: np.ndarray, duration: int) -> None:
     left[:n_in] *= ramp
     right[:n_in] *= ramp
     n_out = int(min(6.0, max(0.05, 0.12 * duration)) * SR)
-    fade = np.cos(np.linspace(0, np.pi / 2, n_out, dtype=np.float32)) ** 2
+    fade = _release_ramp(n_out)
     left[-n_out:] *= fade
     right[-n_out:] *= fade

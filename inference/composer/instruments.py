@@ -12,7 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal
 
-SR = 48_000
+from inference.base import SAMPLE_RATE
+
+SR = SAMPLE_RATE
 TAU = 2 * np.pi
 
 
@@ -263,29 +265,28 @@ class Voice:
     max_len: float  # longest held note rendered; longer notes are cut
     pan: float
     send: float  # reverb send
-    gain: float
     drive: float = 0.0  # waveshaping applied to the whole part
 
 
 VOICES: dict[str, Voice] = {
-    "piano": Voice(piano, 0.25, 6.0, -0.15, 0.3, 0.55),
-    "electric piano": Voice(epiano, 0.2, 5.0, -0.2, 0.3, 0.5),
-    "bells": Voice(bells, 2.5, 6.0, 0.35, 0.55, 0.3),
-    "organ": Voice(organ, 0.06, 10.0, 0.25, 0.2, 0.22),
-    "acoustic guitar": Voice(acoustic_guitar, 0.08, 3.0, -0.3, 0.25, 0.5),
-    "electric guitar": Voice(electric_guitar, 0.08, 3.0, 0.3, 0.25, 0.55),
-    "distorted guitar": Voice(heavy_guitar, 0.05, 4.0, -0.6, 0.12, 0.35, 6.0),
-    "lead guitar": Voice(heavy_guitar, 0.08, 4.0, 0.25, 0.2, 0.4, 3.0),
-    "bass": Voice(bass, 0.06, 4.0, 0.0, 0.05, 0.75),
-    "synth bass": Voice(synth_bass, 0.03, 4.0, 0.0, 0.05, 0.6),
-    "strings": Voice(strings, 0.6, 12.0, 0.2, 0.45, 0.3),
-    "low strings": Voice(low_strings, 0.5, 12.0, -0.1, 0.35, 0.45),
-    "violin": Voice(violin, 0.15, 6.0, 0.3, 0.35, 0.35),
-    "pad": Voice(pad, 1.5, 16.0, 0.0, 0.5, 0.3),
-    "brass": Voice(brass, 0.15, 8.0, -0.25, 0.35, 0.45),
-    "saxophone": Voice(saxophone, 0.08, 6.0, 0.2, 0.3, 0.35),
-    "flute": Voice(flute, 0.12, 6.0, 0.3, 0.35, 0.35),
-    "harmonica": Voice(harmonica, 0.08, 6.0, 0.25, 0.25, 0.3),
-    "synth lead": Voice(synth_lead, 0.12, 6.0, 0.15, 0.3, 0.35),
-    "arp": Voice(arp, 0.05, 1.0, -0.35, 0.35, 0.3),
+    "piano": Voice(piano, 0.25, 6.0, -0.15, 0.3),
+    "electric piano": Voice(epiano, 0.2, 5.0, -0.2, 0.3),
+    "bells": Voice(bells, 2.5, 6.0, 0.35, 0.55),
+    "organ": Voice(organ, 0.06, 10.0, 0.25, 0.2),
+    "acoustic guitar": Voice(acoustic_guitar, 0.08, 3.0, -0.3, 0.25),
+    "electric guitar": Voice(electric_guitar, 0.08, 3.0, 0.3, 0.25),
+    "distorted guitar": Voice(heavy_guitar, 0.05, 4.0, -0.6, 0.12, 6.0),
+    "lead guitar": Voice(heavy_guitar, 0.08, 4.0, 0.25, 0.2, 3.0),
+    "bass": Voice(bass, 0.06, 4.0, 0.0, 0.05),
+    "synth bass": Voice(synth_bass, 0.03, 4.0, 0.0, 0.05),
+    "strings": Voice(strings, 0.6, 12.0, 0.2, 0.45),
+    "low strings": Voice(low_strings, 0.5, 12.0, -0.1, 0.35),
+    "violin": Voice(violin, 0.15, 6.0, 0.3, 0.35),
+    "pad": Voice(pad, 1.5, 16.0, 0.0, 0.5),
+    "brass": Voice(brass, 0.15, 8.0, -0.25, 0.35),
+    "saxophone": Voice(saxophone, 0.08, 6.0, 0.2, 0.3),
+    "flute": Voice(flute, 0.12, 6.0, 0.3, 0.35),
+    "harmonica": Voice(harmonica, 0.08, 6.0, 0.25, 0.25),
+    "synth lead": Voice(synth_lead, 0.12, 6.0, 0.15, 0.3),
+    "arp": Voice(arp, 0.05, 1.0, -0.35, 0.35),
 }

@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from inference.base import SAMPLE_RATE
 from inference.composer.effects import sosfilt_inplace
 
-SR = 48_000
+SR = SAMPLE_RATE
 TARGET_LUFS = -14.0
 CEILING_DBFS = -1.0
 # A little under the ceiling so 16-bit rounding can never land on it.

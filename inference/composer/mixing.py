@@ -11,9 +11,10 @@ from __future__ import annotations
 import numpy as np
 from scipy import signal
 
+from inference.base import SAMPLE_RATE
 from inference.composer.master import K_SOS32
 
-SR = 48_000
+SR = SAMPLE_RATE
 BLOCK = 4800  # 100 ms
 MAX_BLOCKS = 240
 

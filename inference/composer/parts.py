@@ -32,7 +32,7 @@ CHORD_CENTER = {"distorted guitar": 47, "acoustic guitar": 55, "electric guitar"
                 "brass": 58, "strings": 62, "pad": 60, "organ": 60, "bells": 74}
 
 
-def melody_scale(genre: str, mode: str, tonic: int) -> tuple[int, ...]:
+def melody_scale(genre: str, mode: str) -> tuple[int, ...]:
     if genre == "blues":
         return BLUES_SCALE
     if genre in ("ambient", "rock", "folk"):
@@ -56,7 +56,7 @@ def _motif(rng, grid: float, density: float, bars: int = 2) -> list[tuple[float,
 def melody(bars: list[Bar], genre: str, mode: str, tonic: int, inst: str, grid: float,
            density: float, rng, active=("verse", "chorus", "bridge")) -> list[Note]:
     lo, hi = MELODY_RANGE.get(inst, (60, 84))
-    pitches = scale_pitches(tonic, melody_scale(genre, mode, tonic), lo, hi)
+    pitches = scale_pitches(tonic, melody_scale(genre, mode), lo, hi)
     scale_pcs = {p % 12 for p in pitches}
     motifs: dict[str, list] = {}
     notes: list[Note] = []

@@ -42,7 +42,6 @@ class Plan:
     parts: tuple[Part, ...]
     drums: str | None
     sections: tuple[form.Section, ...]
-    n_bars: int
 
     @property
     def instruments(self) -> list[str]:
@@ -140,4 +139,4 @@ def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
     kinds = {s.kind for s in sections}
     # a part whose sections never occur in this form would be listed yet silent
     parts = [p for p in parts if p.role not in ROLE_SECTIONS or kinds & ROLE_SECTIONS[p.role]]
-    return Plan(r, style, duration, tuple(parts), drums, tuple(sections), n_bars)
+    return Plan(r, style, duration, tuple(parts), drums, tuple(sections))

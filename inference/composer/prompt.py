@@ -172,7 +172,6 @@ class Reading:
     named: tuple[str, ...]
     excluded: tuple[str, ...]
     ambience: tuple[str, ...]
-    explicit_tempo: bool
 
     @property
     def key(self) -> str:
@@ -227,7 +226,7 @@ def read_prompt(prompt: str, genre: str | None = None) -> Reading:
     ambience = tuple(a for a, ws in AMBIENCE_WORDS.items()
                      if any(_has(text, w) and not _negated(text, w) for w in ws))
     return Reading(chosen, mode, tonic, float(tempo), round(energy, 3), epic > 0,
-                   calm > energetic, tuple(named), excluded, ambience, bpm is not None)
+                   calm > energetic, tuple(named), excluded, ambience)
 
 
 def _genre_from_instruments(named: list[str], text: str) -> str:

@@ -112,5 +112,4 @@ STYLES: dict[str, Style] = {
     ),
 }
 
-# Instruments that sound acceptable when a style borrows them for a role.
 DEFAULT_GENRE = "pop"
