@@ -7,7 +7,6 @@ environment is pointed there, because settings are read once per process.
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -25,8 +24,9 @@ os.environ.pop("ENGINE", None)
 
 import redis  # noqa: E402
 
+from tasks.jobs import TERMINAL  # noqa: E402
 from tasks.settings import REDIS_DB_OFFSETS, Settings  # noqa: E402
-from tests.support.services import ApiServer, Worker  # noqa: E402
+from tests.support.services import ApiServer, Worker, wait_for  # noqa: E402
 
 _SESSION_STORAGE = None
 
@@ -151,18 +151,27 @@ def live_api(tmp_path_factory, _session_env):
     server.stop()
 
 
-def wait_status(
-    jobs_or_client, job_id: str, statuses=("finished", "failed", "canceled"), timeout: float = 60.0
-) -> dict:
+def wait_status(jobs_or_client, job_id: str, statuses=TERMINAL, timeout: float = 60.0) -> dict:
     """Poll a JobStore (or a Flask test client) until the job reaches a status."""
-    deadline = time.monotonic() + timeout
-    record = None
-    while time.monotonic() < deadline:
-        if hasattr(jobs_or_client, "get_json") or hasattr(jobs_or_client, "open"):
-            record = jobs_or_client.get(f"/api/jobs/{job_id}").get_json()
-        else:
-            record = jobs_or_client.get(job_id)
-        if record and record.get("status") in statuses:
-            return record
-        time.sleep(0.05)
-    raise AssertionError(f"job {job_id} never reached {statuses}; last seen {record}")
+    if hasattr(jobs_or_client, "open"):  # a test client: read the public view
+
+        def read():
+            return jobs_or_client.get(f"/api/jobs/{job_id}").get_json()
+    else:
+
+        def read():
+            return jobs_or_client.get(job_id)
+
+    seen = {}
+
+    def reached() -> bool:
+        seen["record"] = read()
+        return bool(seen["record"]) and seen["record"].get("status") in statuses
+
+    try:
+        wait_for(reached, timeout=timeout, what=f"job {job_id}")
+    except TimeoutError:
+        raise AssertionError(
+            f"job {job_id} never reached {statuses}; last seen {seen.get('record')}"
+        ) from None
+    return seen["record"]

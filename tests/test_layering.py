@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import ast
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-from tests.support.services import ROOT
+from tests.support.services import ROOT, run_python
 
 
 def test_the_api_process_never_imports_torch_or_an_engine():
@@ -24,14 +22,7 @@ def test_the_api_process_never_imports_torch_or_an_engine():
         "'inference.acestep')))\n"
         "print(loaded)\n"
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
+    out = run_python("-c", script, timeout=120, check=True)
     assert out.stdout.strip() == "[]", out.stdout
 
 

@@ -10,76 +10,23 @@ it recovers by itself, and every job finishes exactly once.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
-import sys
 import time
 
 import pytest
 import redis
 import requests
 
-from tests.support.services import ROOT, ApiServer, Worker, free_port, wait_for
+from tasks.settings import REDIS_DB_OFFSETS
+from tests.support.services import ApiServer, PrivateRedis, Worker, run_python, wait_for
 
 JOBS = 5
 
 
-class PrivateRedis:
-    def __init__(self, folder):
-        self.port = free_port()
-        self.folder = folder
-        self.binary = shutil.which("redis-server")
-
-    def start(self) -> None:
-        subprocess.run(
-            [
-                self.binary,
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--daemonize",
-                "yes",
-                "--save",
-                "",
-                "--appendonly",
-                "yes",
-                "--appendfsync",
-                "always",
-                "--dir",
-                str(self.folder),
-                "--pidfile",
-                str(self.folder / "redis.pid"),
-                "--logfile",
-                str(self.folder / "redis.log"),
-            ],
-            check=True,
-        )
-        wait_for(self.up, timeout=10, what="private redis up")
-
-    def up(self) -> bool:
-        try:
-            return redis.Redis(port=self.port, socket_connect_timeout=0.5).ping()
-        except redis.ConnectionError:
-            return False
-
-    def stop(self) -> None:
-        try:
-            redis.Redis(port=self.port).shutdown(nosave=False)
-        except redis.ConnectionError:
-            pass
-        wait_for(lambda: not self.up(), timeout=10, what="private redis down")
-
-
 @pytest.fixture
 def private_redis(tmp_path):
-    if not shutil.which("redis-server"):
-        pytest.skip("no redis-server binary")
-    server = PrivateRedis(tmp_path)
-    server.start()
+    server = PrivateRedis(tmp_path).start()
     yield server
-    if server.up():
-        server.stop()
+    server.stop()
 
 
 @pytest.mark.drill  # > 60 s: `make drills`
@@ -139,8 +86,7 @@ def test_redis_restart_loses_and_duplicates_nothing(private_redis, tmp_path, wor
 
         wait_for(lambda: all_done(queued), timeout=60, interval=0.5, what="queued jobs to end")
         assert [final[j]["status"] for j in queued] == ["finished"] * len(queued), final
-        objects = sorted(p.name for p in (storage / "audio").glob("*.wav"))
-        store = redis.Redis(port=private_redis.port, db=2)
+        store = redis.Redis(port=private_redis.port, db=REDIS_DB_OFFSETS["jobs"])
         attempts = {job_id: int(store.hget(f"job:{job_id}", "attempts")) for job_id in ids}
         print(f"\nattempts per job after the restart: {attempts}")
         assert all(attempts[j] == 1 for j in queued), attempts  # none ran twice
@@ -154,14 +100,7 @@ def test_redis_restart_loses_and_duplicates_nothing(private_redis, tmp_path, wor
         def swept_and_done() -> bool:
             if all_done(ids[:1]):
                 return True
-            subprocess.run(
-                [sys.executable, "-c", sweep],
-                env=env,
-                cwd=ROOT,
-                check=True,
-                capture_output=True,
-                timeout=30,
-            )
+            run_python("-c", sweep, env=env, check=True, timeout=30)
             return False
 
         wait_for(swept_and_done, timeout=60, interval=1, what="the running job to be requeued")

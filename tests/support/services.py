@@ -125,3 +125,49 @@ class ApiServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
         self.log.close()
+
+
+def run_python(*args: str, timeout: float = 120, check: bool = False, env: dict | None = None,
+               cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    """`python ARGS...` with this interpreter, from the repository root by default."""
+    return subprocess.run([sys.executable, *args], cwd=cwd, env=env, capture_output=True,
+                          text=True, timeout=timeout, check=check)
+
+
+class PrivateRedis:
+    """A redis-server of the test's own on a free port, AOF on so a restart keeps its data."""
+
+    def __init__(self, directory: Path):
+        self.port = free_port()
+        self.dir = directory
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> PrivateRedis:
+        import shutil
+
+        import pytest
+
+        binary = shutil.which("redis-server")
+        if binary is None:
+            pytest.skip("redis-server binary not found")
+        self.proc = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        wait_for(self.up, timeout=10, what="private redis up")
+        return self
+
+    def up(self) -> bool:
+        import redis
+
+        try:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.2).ping()
+        except redis.RedisError:
+            return False
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()  # SIGTERM: redis flushes the AOF and exits
+            self.proc.wait(10)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import wave
 
 import pytest
 
 from tasks.batch_items import parse
-from tests.support.services import ROOT
+from tests.support.services import run_python
 
 pytestmark = pytest.mark.slow
 
@@ -29,11 +28,8 @@ MIXED = "\n".join([
 
 
 def run_batch(prompts, out, *extra, timeout=120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "tasks.batch", str(prompts), "--out", str(out), "--poll", "0.1",
-         *extra],
-        cwd=ROOT, env=dict(os.environ), capture_output=True, text=True, timeout=timeout,
-    )
+    return run_python("-m", "tasks.batch", str(prompts), "--out", str(out), "--poll", "0.1",
+                      *extra, env=dict(os.environ), timeout=timeout)
 
 
 def summary(out) -> dict[int, dict]:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 import textwrap
 
 import pytest
 
 from tests.conftest import wait_status
-from tests.support.services import ROOT
+from tests.support.services import run_python
 
 
 def test_send_task_from_a_script_with_no_api(worker, jobs, storage_root):
@@ -22,14 +20,7 @@ def test_send_task_from_a_script_with_no_api(worker, jobs, storage_root):
         print(json.dumps(result.get(timeout=60)))
         """
     )
-    out = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=90,
-        check=True,
-    )
+    out = run_python("-c", script, timeout=90, check=True)
     result = json.loads(out.stdout.strip().splitlines()[-1])
     assert set(result) == {
         "job_id",

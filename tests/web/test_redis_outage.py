@@ -7,51 +7,15 @@ test broker, so only the app's own Redis use is exercised.
 
 from __future__ import annotations
 
-import shutil
-import subprocess
 import time
 
 import pytest
-import redis
 
-from tests.support.services import free_port, wait_for
+from tests.support.services import PrivateRedis, wait_for
 
 pytestmark = pytest.mark.slow
 
 FAST = 3.0  # seconds: an outage answer must come faster than this
-
-
-class PrivateRedis:
-    def __init__(self, directory):
-        self.port = free_port()
-        self.dir = directory
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.proc = None
-
-    def start(self) -> PrivateRedis:
-        binary = shutil.which("redis-server")
-        if binary is None:
-            pytest.skip("redis-server binary not found")
-        self.proc = subprocess.Popen(
-            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-             "--appendonly", "yes", "--appendfsync", "always", "--dir", str(self.dir)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )
-        probe = redis.Redis(port=self.port, socket_connect_timeout=0.2)
-        wait_for(lambda: _pings(probe), timeout=10, what="private redis")
-        return self
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()  # SIGTERM: redis flushes the AOF and exits
-            self.proc.wait(10)
-
-
-def _pings(client) -> bool:
-    try:
-        return client.ping()
-    except redis.RedisError:
-        return False
 
 
 @pytest.fixture
