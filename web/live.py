@@ -58,7 +58,7 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, client: redis.Redis, fetch=None) -> None:
+    def __init__(self, client: redis.Redis, fetch) -> None:
         self.client = client
         # fetch(job_id) -> record: read once per status message and shared by
         # every local stream of that job (none when nobody here listens).
@@ -102,25 +102,19 @@ class EventHub:
             subs = list(self._listeners.get(job_id, ()))
         if not subs:
             return
-        if self.fetch is not None and event.get("event") != "progress":
+        if event.get("event") != "progress":
             try:
                 event = {**event, "record": self.fetch(job_id)}
             except redis.RedisError:
                 event = RESYNC  # each stream re-reads for itself
         for sub in subs:
-            try:
-                sub.queue.put_nowait(event)
-            except queue.Full:  # a stuck reader: make it re-read the record
-                _replace_with_resync(sub.queue)
+            _offer(sub.queue, event)
 
     def _resync_all(self) -> None:
         with self._lock:
             subs = [s for group in self._listeners.values() for s in group]
         for sub in subs:
-            try:
-                sub.queue.put_nowait(RESYNC)
-            except queue.Full:
-                _replace_with_resync(sub.queue)
+            _offer(sub.queue, RESYNC)
 
     # --- the listener thread --------------------------------------------------
     def _ensure_running(self) -> None:
@@ -178,6 +172,13 @@ class EventHub:
             return
         if isinstance(event, dict) and isinstance(event.get("event"), str):
             self._dispatch(job_id, event)
+
+
+def _offer(q: queue.Queue, event) -> None:
+    try:
+        q.put_nowait(event)
+    except queue.Full:  # a stuck reader: make it re-read the record
+        _replace_with_resync(q)
 
 
 def _replace_with_resync(q: queue.Queue) -> None:

@@ -28,10 +28,14 @@ def jobs() -> JobStore:
     return current_app.extensions["jobs"]
 
 
-def owned_job(job_id: str) -> dict:
-    """The job if it exists and belongs to this session: else 404 or 403."""
+def check_job_id(job_id: str) -> None:
     if not JOB_ID_RE.match(job_id):
         raise ApiError(404, "Job not found")
+
+
+def owned_job(job_id: str) -> dict:
+    """The job if it exists and belongs to this session: else 404 or 403."""
+    check_job_id(job_id)
     record = jobs().get(job_id)
     if record is None:
         raise ApiError(404, "Job not found")

@@ -22,7 +22,7 @@ from flask import Blueprint, Response, current_app, stream_with_context
 from tasks.jobs import TERMINAL
 from tasks.submit import estimated_wait
 from web.live import RESYNC, Subscription, hub_for
-from web.views import jobs, owned_job, public_job
+from web.views import check_job_id, jobs, owned_job, public_job
 
 bp = Blueprint("events", __name__)
 
@@ -37,6 +37,7 @@ def _sse(event: str, data: dict, event_id: int) -> str:
 
 @bp.get("/api/jobs/<job_id>/events")
 def job_events(job_id: str):
+    check_job_id(job_id)  # a malformed id is a 404 before the live feed is involved
     store = jobs()
     # Subscribe first, then read the record (owned_job): no transition can fall
     # between the snapshot and the live feed.
