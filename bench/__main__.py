@@ -23,7 +23,7 @@ import sys
 import time
 import traceback
 
-from bench import common
+from bench import common, table
 
 BENCHES = {
     "queue": "bench.bench_queue",
@@ -43,18 +43,6 @@ def _rows(name: str, module: str, quick: bool) -> list[dict]:
             return [{"name": f"{name}: missing ({module} not written yet)", "ok": None}]
         raise
     return mod.run(quick=quick)
-
-
-def _fmt(value) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 1000 else f"{value:.0f}"
-    return str(value)
-
-
-def _verdict(ok) -> str:
-    return {True: "PASS", False: "FAIL", None: "-"}.get(ok, str(ok))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,16 +67,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[bench] {name} took {time.monotonic() - started:.1f}s", file=sys.stderr,
               flush=True)
 
-    header = ("name", "figure", "unit", "baseline", "ratio", "goal", "pass/fail")
-    table = [[row.get("name", "?"), _fmt(row.get("figure")), row.get("unit") or "",
-              _fmt(row.get("baseline")), _fmt(row.get("ratio")), row.get("goal") or "",
-              _verdict(row.get("ok"))] for row in rows]
-    widths = [max(len(str(r[i])) for r in [header, *table]) for i in range(len(header))]
     print(f"# nproc={os.cpu_count()} quick={args.quick} redis={common.REDIS_URL} "
           f"total={time.monotonic() - began:.0f}s")
-    for line in [header, *table]:
-        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True))
-              .rstrip())
+    print(table.render(rows))
     return 1 if any(row.get("ok") is False for row in rows) else 0
 
 

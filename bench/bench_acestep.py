@@ -33,6 +33,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from bench import table  # noqa: E402  (after the path set-up, for `python bench/...py`)
+
 
 def _bare_forward_s(pipe, duration: int, repeats: int) -> float:
     """Seconds for one transformer forward on a ``duration``-second latent."""
@@ -130,21 +132,12 @@ def run(quick: bool = False) -> list[dict]:
     return rows
 
 
-def _fmt(value) -> str:
-    return "-" if value is None else f"{value:.4g}"
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 s only, one repeat")
     args = parser.parse_args(argv)
     rows = run(quick=args.quick)
-    print(f"{'name':<30} {'figure':>10} {'baseline':>10} {'ratio':>8}  goal")
-    for row in rows:
-        print(
-            f"{row['name']:<30} {_fmt(row['figure']):>10} {_fmt(row['baseline']):>10} "
-            f"{_fmt(row['ratio']):>8}  {row['goal']}"
-        )
+    print(table.render(rows))
     return 0
 
 

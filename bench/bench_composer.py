@@ -27,6 +27,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from bench import table
+
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_X = 40.0
 GOAL_MB = 250.0
@@ -98,27 +100,12 @@ def run(quick: bool = False) -> list[dict]:
     return rows
 
 
-def _table(rows: list[dict]) -> str:
-    def fmt(v):
-        if v is None:
-            return "-"
-        return f"{v:.3g}" if isinstance(v, float) else str(v)
-
-    head = ("name", "figure", "unit", "baseline", "ratio", "ok", "goal")
-    body = [[r["name"], fmt(r["figure"]), r["unit"], fmt(r["baseline"]), fmt(r["ratio"]),
-             {True: "PASS", False: "FAIL", None: "-"}[r["ok"]], r["goal"]] for r in rows]
-    widths = [max(len(str(x)) for x in col) for col in zip(head, *body, strict=True)]
-    lines = ["  ".join(str(x).ljust(w) for x, w in zip(line, widths, strict=True)).rstrip()
-             for line in (head, *body)]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="two genres instead of six")
     args = ap.parse_args(argv)
     rows = run(quick=args.quick)
-    print(_table(rows))
+    print(table.render(rows))
     return 0 if all(r["ok"] is not False for r in rows) else 1
 
 
