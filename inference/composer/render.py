@@ -68,16 +68,18 @@ def render_hits(hits: list, kit: dict, tempo: float, swing: float, jitter: float
     total = left.size
     half = {k: ((v[0][: v[0].size // 2 * 2:2] + v[0][1: v[0].size // 2 * 2:2])
                 * np.float32(0.5 * send_amt)) for k, v in kit.items()}
+    # Pan depends only on the sound: its gains are computed once per kit sound.
+    pans = {k: (np.sqrt(0.5 * (1 - pan)), np.sqrt(0.5 * (1 + pan))) for k, (_, pan) in kit.items()}
     beats = np.array([h[0] for h in hits])
     times = beat_times(beats, tempo, swing, swing > 0.3) + rng.normal(0, jitter, len(hits))
     for (_, name, vel), t in zip(hits, times, strict=True):
-        sound, pan = kit[name]
+        sound = kit[name][0]
         s0 = max(0, int(round(t * SR)))
         n = min(sound.size, total - s0)
         if n <= 0:
             continue
-        gl = np.float32(vel * np.sqrt(0.5 * (1 - pan)))
-        gr = np.float32(vel * np.sqrt(0.5 * (1 + pan)))
+        gl = np.float32(vel * pans[name][0])
+        gr = np.float32(vel * pans[name][1])
         left[s0:s0 + n] += sound[:n] * gl
         right[s0:s0 + n] += sound[:n] * gr
         h0 = s0 // 2
