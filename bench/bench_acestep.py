@@ -22,7 +22,6 @@ Rows (``run()`` returns them as dicts: name, figure, baseline, ratio, goal):
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -133,12 +132,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10 s only, one repeat")
-    args = parser.parse_args(argv)
-    rows = run(quick=args.quick)
-    print(table.render(rows))
-    return 0
+    return table.main(run, __doc__.splitlines()[0], "10 s only, one repeat", argv)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,6 @@ Rows (``run()`` returns them as dicts: name, figure, unit, baseline, ratio, goal
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -101,12 +100,7 @@ def run(quick: bool = False) -> list[dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--quick", action="store_true", help="two genres instead of six")
-    args = ap.parse_args(argv)
-    rows = run(quick=args.quick)
-    print(table.render(rows))
-    return 0 if all(r["ok"] is not False for r in rows) else 1
+    return table.main(run, __doc__.splitlines()[0], "two genres instead of six", argv)
 
 
 if __name__ == "__main__":

@@ -26,3 +26,14 @@ def render(rows: list[dict]) -> str:
         "  ".join(str(cell).ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip()
         for line in [HEADER, *body]
     )
+
+
+def main(run, description: str, quick_help: str, argv: list[str] | None = None) -> int:
+    """A single benchmark module's command line: run it, print the table."""
+    import argparse
+
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help=quick_help)
+    rows = run(quick=parser.parse_args(argv).quick)
+    print(render(rows))
+    return 1 if any(row.get("ok") is False for row in rows) else 0
