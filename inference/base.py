@@ -12,15 +12,17 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-SAMPLE_RATE = 48_000
-CHANNELS = 2
-MAX_PROMPT_CHARS = 500
-MAX_GENRE_CHARS = 50
-# Engines accept any whole number of seconds in this range; the public API
-# narrows it to 30/60/120. Short renders keep tests and benches quick.
-MIN_DURATION = 1
-MAX_DURATION = 600
-MAX_SEED = 2**31 - 1
+# Re-exported: engines import their contract from here.
+from inference.contract import (  # noqa: F401
+    CHANNELS,
+    MAX_DURATION,
+    MAX_GENRE_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MIN_DURATION,
+    SAMPLE_RATE,
+    check_inputs,
+)
 
 Progress = Callable[[float], None]
 
@@ -58,6 +60,7 @@ class Engine(Protocol):
         genre: str | None = None,
         seed: int | None = None,
         progress: Progress | None = None,
+        **song,  # lyrics, instrumental, vocal_language, bpm, key, time_signature
     ) -> np.ndarray: ...
 
     def understand(
@@ -65,24 +68,6 @@ class Engine(Protocol):
     ) -> dict: ...
 
     def describe(self) -> dict: ...
-
-
-def check_inputs(prompt, duration, genre=None, seed=None) -> None:
-    """Raise ValueError naming the first bad argument (diffusers style)."""
-    if not isinstance(prompt, str) or not prompt.strip():
-        raise ValueError("`prompt` must be a non-empty string")
-    if len(prompt.strip()) > MAX_PROMPT_CHARS:
-        raise ValueError(f"`prompt` must be at most {MAX_PROMPT_CHARS} characters")
-    if isinstance(duration, bool) or not isinstance(duration, int):
-        raise ValueError(f"`duration` must be an integer number of seconds, got {duration!r}")
-    if not MIN_DURATION <= duration <= MAX_DURATION:
-        raise ValueError(f"`duration` must be between {MIN_DURATION} and {MAX_DURATION} seconds")
-    if genre is not None and (not isinstance(genre, str) or len(genre) > MAX_GENRE_CHARS):
-        raise ValueError(f"`genre` must be a string of at most {MAX_GENRE_CHARS} characters")
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
-    ):
-        raise ValueError(f"`seed` must be an integer between 0 and {MAX_SEED}")
 
 
 def resolve_seed(seed: int | None) -> int:
