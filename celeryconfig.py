@@ -1,6 +1,6 @@
 """Every Celery setting of the service lives here (read by tasks.app)."""
 
-from tasks.settings import get_settings
+from tasks.config.settings import get_settings
 
 _settings = get_settings()
 _max_soft, _max_hard = _settings.time_limits(120)

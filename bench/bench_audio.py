@@ -130,8 +130,8 @@ def _peak_rss_growth(server, url: str, cookies, size: int) -> float:
 def _one_backend(label: str, repeats: int, storage_url: str, direct_url, **overrides: str
                  ) -> list[dict]:
     from storage import audio_key, open_storage
-    from tasks.context import job_store
-    from tasks.settings import get_settings
+    from tasks.config.services import job_store
+    from tasks.config.settings import get_settings
 
     storage = open_storage(storage_url, endpoint_url=overrides.get("S3_ENDPOINT_URL"))
     jobs = job_store(get_settings())

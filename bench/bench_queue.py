@@ -5,7 +5,7 @@ One worker (`-c 1`, fixed engine with FIXED_ENGINE_MS=0) also loads the
 
 * baseline: `send_task("bench.noop")` -> `.get()` (broker hop, worker, result
   backend back to the caller) - what any Celery job pays at least;
-* figure: `tasks.submit.submit()` (record + queue, exactly as the API does it)
+* figure: `tasks.jobs.submit.submit()` (record + queue, exactly as the API does it)
   -> the `started` / `finished` events on the job's Redis channel, timed when
   this process receives them.
 
@@ -43,10 +43,10 @@ def _noop_round_trips(n: int) -> list[float]:
 
 
 def _job_latencies(n: int) -> tuple[list[float], list[float], list[float]]:
-    from tasks.context import job_store
-    from tasks.params import validate
-    from tasks.settings import get_settings
-    from tasks.submit import submit
+    from tasks.config.services import job_store
+    from tasks.config.settings import get_settings
+    from tasks.jobs.params import validate
+    from tasks.jobs.submit import submit
 
     settings = get_settings()
     jobs = job_store(settings)

@@ -3,7 +3,7 @@
 One `celery worker -c N` (prefork, N pool children) per step; the engine
 sleeps FIXED_ENGINE_MS per job, so even 2 cores can show whether the queue
 keeps N children busy. Each step submits 4*N 30 s jobs at once (through
-`tasks.submit.submit`, as the API does) and times first submit -> last
+`tasks.jobs.submit.submit`, as the API does) and times first submit -> last
 `finished` (read from the job records). Baseline: the 1-process rate.
 """
 
@@ -17,10 +17,10 @@ GOAL_4 = 3.6
 
 
 def _rate(concurrency: int, latency_ms: int, per_child: int) -> float:
-    from tasks.context import job_store
-    from tasks.params import validate
-    from tasks.settings import get_settings
-    from tasks.submit import submit
+    from tasks.config.services import job_store
+    from tasks.config.settings import get_settings
+    from tasks.jobs.params import validate
+    from tasks.jobs.submit import submit
 
     settings = get_settings()
     jobs = job_store(settings)

@@ -59,7 +59,7 @@ def flush() -> None:
     """Empty the benchmark's own five DBs (and nothing else)."""
     import redis
 
-    from tasks.settings import REDIS_DB_OFFSETS, get_settings
+    from tasks.config.settings import REDIS_DB_OFFSETS, get_settings
 
     settings = get_settings()
     for concern in REDIS_DB_OFFSETS:

@@ -2,7 +2,7 @@
 
 from celery import Celery
 
-import tasks.logs  # noqa: F401  (JSON/text log setup for worker and beat via setup_logging)
+import tasks.config.logs  # noqa: F401  (JSON/text log setup for worker and beat via setup_logging)
 
 app = Celery("music")
 app.config_from_object("celeryconfig")

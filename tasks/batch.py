@@ -31,8 +31,8 @@ DONE, FAILED, PENDING, SKIPPED = "done", "failed", "pending", "skipped"
 
 class Batch:
     def __init__(self, items: list[Item], out: Path, *, poll: float = 0.5, stream=sys.stderr):
-        from tasks.context import audio_storage, job_store
-        from tasks.settings import get_settings
+        from tasks.config.services import audio_storage, job_store
+        from tasks.config.settings import get_settings
 
         self.items = items
         self.out = out
@@ -91,7 +91,7 @@ class Batch:
 
     def _submit(self, item: Item) -> None:
         from inference.base import resolve_seed  # numpy only
-        from tasks.submit import enqueue
+        from tasks.jobs.submit import enqueue
 
         params = item.params
         fields = {**params.as_dict(), "seed": resolve_seed(params.seed)}

@@ -17,7 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from tasks.params import InvalidParams, JobParams, validate
+from tasks.jobs.params import InvalidParams, JobParams, validate
 
 FIELDS = {"prompt", "duration", "genre", "seed"}
 

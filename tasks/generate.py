@@ -18,10 +18,10 @@ from inference.base import resolve_seed
 from inference.wav import write_wav
 from storage import StorageError, audio_key
 from tasks.app import app
-from tasks.context import audio_storage, job_store
-from tasks.metrics import record_finished
-from tasks.params import InvalidParams, validate
-from tasks.settings import get_settings
+from tasks.config.services import audio_storage, job_store
+from tasks.config.settings import get_settings
+from tasks.jobs.metrics import record_finished
+from tasks.jobs.params import InvalidParams, validate
 from tasks.worker import current_engine
 
 log = logging.getLogger("tasks.generate")
@@ -99,7 +99,7 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
 
 @contextmanager
 def _signs_of_life(jobs, job_id: str, every: float):
-    """Touch the job while it runs, so tasks.stalled can tell a silent run from a slow one."""
+    """Touch the job while it runs, so tasks.jobs.stalled can tell a silent run from a slow one."""
     stop = threading.Event()
 
     def beat() -> None:

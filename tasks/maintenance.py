@@ -11,13 +11,13 @@ log = logging.getLogger("tasks.maintenance")
 
 @app.task(name="music.purge_expired")
 def purge_expired() -> dict:
-    from tasks.retention import purge
+    from tasks.jobs.retention import purge
 
     return purge()
 
 
 @app.task(name="music.requeue_stalled")
 def requeue_stalled() -> dict:
-    from tasks.stalled import requeue_stalled as sweep
+    from tasks.jobs.stalled import requeue_stalled as sweep
 
     return sweep()

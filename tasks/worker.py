@@ -22,7 +22,7 @@ from celery.signals import (
 )
 
 from inference import Engine, EngineSetupError, get_engine, resolve_name
-from tasks.context import job_store
+from tasks.config.services import job_store
 
 log = logging.getLogger("tasks.worker")
 

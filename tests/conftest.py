@@ -24,8 +24,8 @@ os.environ.pop("ENGINE", None)
 
 import redis  # noqa: E402
 
-from tasks.jobs import TERMINAL  # noqa: E402
-from tasks.settings import REDIS_DB_OFFSETS, Settings  # noqa: E402
+from tasks.config.settings import REDIS_DB_OFFSETS, Settings  # noqa: E402
+from tasks.jobs.store import TERMINAL  # noqa: E402
 from tests.support.services import ApiServer, Worker, wait_for  # noqa: E402
 
 _SESSION_STORAGE = None
@@ -39,7 +39,7 @@ def storage_root(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def _session_env(storage_root):
     os.environ["STORAGE_URL"] = storage_root.as_uri()
-    from tasks.settings import get_settings
+    from tasks.config.settings import get_settings
 
     get_settings.cache_clear()
     settings = get_settings()
@@ -92,7 +92,7 @@ def client(app):
 
 @pytest.fixture
 def jobs(settings):
-    from tasks.context import job_store
+    from tasks.config.services import job_store
 
     return job_store(settings)
 

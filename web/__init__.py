@@ -11,10 +11,10 @@ from datetime import timedelta
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from tasks.context import audio_storage, job_store
-from tasks.logs import configure as configure_logging
-from tasks.redis_client import redis_for
-from tasks.settings import Settings
+from tasks.config.logs import configure as configure_logging
+from tasks.config.redis_clients import redis_for
+from tasks.config.services import audio_storage, job_store
+from tasks.config.settings import Settings
 from web.errors import register_error_handlers
 from web.extensions import cors, limiter, session
 from web.sessions import ApiOnlySessions

@@ -24,7 +24,7 @@ import time
 
 import redis
 
-from tasks.jobs import JobStore, events_channel
+from tasks.jobs.store import JobStore, events_channel
 
 log = logging.getLogger("web.live")
 

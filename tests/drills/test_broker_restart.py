@@ -16,7 +16,7 @@ import pytest
 import redis
 import requests
 
-from tasks.settings import REDIS_DB_OFFSETS
+from tasks.config.settings import REDIS_DB_OFFSETS
 from tests.support.services import ApiServer, PrivateRedis, Worker, run_python, wait_for
 
 JOBS = 5
@@ -95,7 +95,9 @@ def test_redis_restart_loses_and_duplicates_nothing(private_redis, tmp_path, wor
         # the run and cannot ack or reject its message. The stalled-job sweep
         # (beat, every 30 s in production) puts it back in the queue once its
         # run has been silent for STALL_SECONDS; here with a short silence.
-        sweep = "from tasks.stalled import requeue_stalled; print(requeue_stalled(older_than=3))"
+        sweep = (
+            "from tasks.jobs.stalled import requeue_stalled; print(requeue_stalled(older_than=3))"
+        )
 
         def swept_and_done() -> bool:
             if all_done(ids[:1]):

@@ -122,7 +122,7 @@ def test_check_key_refuses_crafted_keys(key):
 
 
 def test_job_ids_with_a_trailing_newline_are_refused():
-    from tasks.jobs import JOB_ID_RE
+    from tasks.jobs.store import JOB_ID_RE
 
     assert JOB_ID_RE.match("abcdefgh") and not JOB_ID_RE.match("abcdefgh\n")
 

@@ -105,7 +105,7 @@ def test_batch_reattaches_to_running_jobs(worker_pool, settings, tmp_path):
     assert len(list(out.glob("*.wav"))) == 2
 
     # A failed job is submitted again on the next run.
-    from tasks.context import job_store
+    from tasks.config.services import job_store
 
     jobs = job_store()
     line1 = summary(out)[1]["job_id"]

@@ -14,7 +14,7 @@ def test_404_405_are_json(client):
 
 
 def test_unexpected_exception_is_a_json_500_without_traceback(app, client, monkeypatch):
-    from tasks.jobs import JobStore
+    from tasks.jobs.store import JobStore
 
     def boom(self, job_id, **_):
         raise RuntimeError("secret internals")
@@ -30,7 +30,7 @@ def test_unexpected_exception_is_a_json_500_without_traceback(app, client, monke
 def test_redis_outage_is_503(client, monkeypatch, exc_name):
     import redis
 
-    from tasks.jobs import JobStore
+    from tasks.jobs.store import JobStore
 
     def down(self, job_id, **_):
         raise getattr(redis, exc_name)("redis down")

@@ -172,8 +172,8 @@ def test_keepalive_comments_and_max_duration(make_settings, no_worker):
 
 
 def test_closing_the_stream_unsubscribes(client, no_worker):
+    from web.job_access import jobs as current_jobs
     from web.live import hub_for
-    from web.views import jobs as current_jobs
 
     job_id = submit(client)
     with client.application.app_context():

@@ -38,7 +38,7 @@ def assert_unavailable(response, elapsed):
 
 
 def test_outage_answers_503_fast_and_recovers(private_redis, make_settings, no_worker):
-    from tasks.context import job_store
+    from tasks.config.services import job_store
     from web import create_app
 
     settings = make_settings(redis_url=private_redis.url)

@@ -2,7 +2,7 @@ from flask import Blueprint, Response, current_app, request
 
 from storage import ObjectNotFound, audio_key
 from web.errors import ApiError
-from web.views import owned_job
+from web.job_access import owned_job
 
 bp = Blueprint("audio", __name__)
 

@@ -19,10 +19,10 @@ import time
 
 from flask import Blueprint, Response, current_app, stream_with_context
 
-from tasks.jobs import TERMINAL
-from tasks.submit import estimated_wait
+from tasks.jobs.store import TERMINAL
+from tasks.jobs.submit import estimated_wait
+from web.job_access import check_job_id, jobs, owned_job, public_job
 from web.live import RESYNC, Subscription, hub_for
-from web.views import check_job_id, jobs, owned_job, public_job
 
 bp = Blueprint("events", __name__)
 

@@ -1,11 +1,11 @@
 from flask import Blueprint, current_app, jsonify, request
 
-from tasks.params import InvalidParams, validate
-from tasks.submit import QueueUnavailable, estimated_wait, submit
+from tasks.jobs.params import InvalidParams, validate
+from tasks.jobs.submit import QueueUnavailable, estimated_wait, submit
 from web.errors import ApiError
 from web.extensions import limiter
 from web.identity import client_ip, session_owner
-from web.views import jobs
+from web.job_access import jobs
 
 bp = Blueprint("generate", __name__)
 

@@ -3,7 +3,7 @@ from flask import Blueprint, jsonify, request
 from tasks.app import app as celery_app
 from web.errors import ApiError
 from web.identity import session_owner
-from web.views import jobs, owned_job, public_job
+from web.job_access import jobs, owned_job, public_job
 
 bp = Blueprint("jobs", __name__)
 

@@ -8,7 +8,7 @@ short deadline, so a dead dependency costs about a second, never a hang.
 Metrics: counters of submitted/canceled jobs are counted here in the API
 (prometheus_client, multiprocess mode under gunicorn: see gunicorn.conf.py);
 finished/failed counts and run-time histograms are kept in Redis by the
-workers (tasks/metrics.py) and read at scrape time together with the queue
+workers (tasks/jobs/metrics.py) and read at scrape time together with the queue
 depth and the number of live workers.
 """
 
@@ -33,8 +33,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from tasks import metrics as job_metrics
-from tasks.jobs import HEARTBEAT_WINDOW, QUEUE_KEY, WORKERS_KEY
+from tasks.jobs import metrics as job_metrics
+from tasks.jobs.store import HEARTBEAT_WINDOW, QUEUE_KEY, WORKERS_KEY
 
 bp = Blueprint("ops", __name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
-from tasks.jobs import JOB_ID_RE, JobStore
+from tasks.jobs.store import JOB_ID_RE, JobStore
 from web.errors import ApiError
 from web.identity import session_owner
 

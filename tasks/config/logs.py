@@ -76,7 +76,7 @@ class TextFormatter(logging.Formatter):
 def configure(json_lines: bool | None = None, level: int | str = logging.INFO) -> None:
     """Install (or replace) this module's handler on the root logger; idempotent."""
     if json_lines is None:
-        from tasks.settings import get_settings
+        from tasks.config.settings import get_settings
 
         json_lines = get_settings().log_json
     root = logging.getLogger()

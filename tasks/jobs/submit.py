@@ -6,9 +6,9 @@ import math
 import secrets
 
 from tasks.app import app
-from tasks.jobs import JobStore
-from tasks.params import JobParams
-from tasks.settings import Settings
+from tasks.config.settings import Settings
+from tasks.jobs.params import JobParams
+from tasks.jobs.store import JobStore
 
 
 class QueueUnavailable(RuntimeError):

@@ -11,7 +11,7 @@ import pytest
 from moto import mock_aws
 
 from storage import audio_key
-from tasks.retention import purge
+from tasks.jobs.retention import purge
 from tests.conftest import wait_status
 
 OLD = 200 * 3600  # seconds: older than the default 168 h retention
@@ -69,7 +69,7 @@ def test_file_storage_purge_through_the_beat_task(client, worker, jobs, storage_
 
 
 def test_file_storage_skips_foreign_files(make_settings, no_worker, tmp_path):
-    from tasks.context import audio_storage, job_store
+    from tasks.config.services import audio_storage, job_store
     from web import create_app
 
     settings = make_settings(storage_url=(tmp_path / "store").as_uri())
@@ -90,7 +90,7 @@ def test_file_storage_skips_foreign_files(make_settings, no_worker, tmp_path):
 
 
 def test_s3_storage_purge(make_settings, no_worker, tmp_path, aws_env):
-    from tasks.context import audio_storage, job_store
+    from tasks.config.services import audio_storage, job_store
     from web import create_app
 
     with mock_aws():
@@ -116,7 +116,7 @@ def test_s3_storage_purge(make_settings, no_worker, tmp_path, aws_env):
 
 
 def test_record_sweep(make_settings, no_worker, tmp_path):
-    from tasks.context import audio_storage, job_store, record_ttl_seconds
+    from tasks.config.services import audio_storage, job_store, record_ttl_seconds
     from web import create_app
 
     settings = make_settings(storage_url=(tmp_path / "store").as_uri())

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from tasks.settings import Settings, SettingsError
+from tasks.config.settings import Settings, SettingsError
 
 
 def test_defaults_are_usable():

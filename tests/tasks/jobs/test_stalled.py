@@ -1,4 +1,4 @@
-"""Jobs whose run went silent are put back in the queue (tasks/stalled.py)."""
+"""Jobs whose run went silent are put back in the queue (tasks/jobs/stalled.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import os
 import signal
 import time
 
-from tasks.stalled import requeue_stalled
+from tasks.jobs.stalled import requeue_stalled
 from tests.conftest import wait_status
 from tests.support.services import wait_for
 

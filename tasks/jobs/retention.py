@@ -20,11 +20,11 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from storage import StorageError
-from tasks.context import audio_storage, job_store, record_ttl_seconds
-from tasks.jobs import JOB_ID_RE, QUEUE_KEY
-from tasks.settings import get_settings
+from tasks.config.services import audio_storage, job_store, record_ttl_seconds
+from tasks.config.settings import get_settings
+from tasks.jobs.store import JOB_ID_RE, QUEUE_KEY
 
-log = logging.getLogger("tasks.retention")
+log = logging.getLogger("tasks.jobs.retention")
 
 _SCAN_BATCH = 500
 

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 
 import redis
 
-from tasks.metrics import count_transition
+from tasks.jobs.metrics import count_transition
 
 TERMINAL = ("finished", "failed", "canceled")
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline

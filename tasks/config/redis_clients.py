@@ -8,7 +8,7 @@ import redis
 from redis.backoff import ExponentialBackoff
 from redis.retry import Retry
 
-from tasks.settings import Settings
+from tasks.config.settings import Settings
 
 _clients: dict[str, redis.Redis] = {}
 _lock = threading.Lock()

@@ -5,9 +5,9 @@ from __future__ import annotations
 from functools import lru_cache
 
 from storage import Storage, open_storage
-from tasks.jobs import JobStore
-from tasks.redis_client import redis_for
-from tasks.settings import Settings, get_settings
+from tasks.config.redis_clients import redis_for
+from tasks.config.settings import Settings, get_settings
+from tasks.jobs.store import JobStore
 
 
 @lru_cache(maxsize=4)

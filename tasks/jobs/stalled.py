@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import logging
 
-from tasks.context import job_store
-from tasks.settings import get_settings
-from tasks.submit import enqueue
+from tasks.config.services import job_store
+from tasks.config.settings import get_settings
+from tasks.jobs.submit import enqueue
 
-log = logging.getLogger("tasks.stalled")
+log = logging.getLogger("tasks.jobs.stalled")
 
 _FIELDS = ("prompt", "duration", "genre", "seed")
 

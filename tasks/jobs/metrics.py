@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 
-log = logging.getLogger("tasks.metrics")
+log = logging.getLogger("tasks.jobs.metrics")
 
 COUNTS_KEY = "stats:jobs"
 HISTS_KEY = "stats:hists"
