@@ -24,6 +24,7 @@ import redis
 
 from storage import StorageError, audio_key
 from tasks.batch_items import Item, parse
+from tasks.jobs.status import ACTIVE, Status
 
 OWNER = "batch"
 DONE, FAILED, PENDING, SKIPPED = "done", "failed", "pending", "skipped"
@@ -75,12 +76,12 @@ class Batch:
     def _start_one(self, item: Item) -> None:
         record = self.jobs.get(item.job_id)
         status = record.get("status") if record else None
-        if status in ("queued", "started"):
+        if status in ACTIVE:
             self.state[item.line] = PENDING
             self.seen[item.line] = status
             self.say(item, f"re-attached to job {item.job_id} ({status})")
             return
-        if status == "finished" and not record.get("expired"):
+        if status == Status.FINISHED and not record.get("expired"):
             self.state[item.line] = PENDING  # download on the first poll
             return
         if record is not None:  # failed, canceled, expired: run it again
@@ -103,7 +104,7 @@ class Batch:
             self.settle(item, FAILED, f"could not queue the job: {exc}")
             return
         self.state[item.line] = PENDING
-        self.seen[item.line] = "queued"
+        self.seen[item.line] = Status.QUEUED
         self.say(item, f"submitted as {item.job_id}")
 
     # --- waiting -----------------------------------------------------------------
@@ -135,14 +136,14 @@ class Batch:
         status = record["status"]
         if status != self.seen.get(item.line):
             self.seen[item.line] = status
-            if status in ("queued", "started"):
+            if status in ACTIVE:
                 self.say(item, status)
-        if status == "finished":
+        if status == Status.FINISHED:
             if record.get("expired"):
                 self.settle(item, FAILED, "audio expired before it was downloaded")
                 return
             self._download(item, record)
-        elif status in ("failed", "canceled"):
+        elif status in (Status.FAILED, Status.CANCELED):
             self.settle(item, FAILED, record.get("error") or status)
 
     def _download(self, item: Item, record: dict) -> None:

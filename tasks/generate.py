@@ -22,6 +22,7 @@ from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
 from tasks.jobs.metrics import record_finished
 from tasks.jobs.params import InvalidParams, validate
+from tasks.jobs.status import Status
 from tasks.worker import current_engine
 
 log = logging.getLogger("tasks.generate")
@@ -63,11 +64,11 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
     if outcome == "missing":  # sent straight to Celery (batch): no record yet
         jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
         outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
-    if outcome == "finished":  # a redelivered message for a job already done
+    if outcome == Status.FINISHED:  # a redelivered message for a job already done
         return _result(jobs.get(job_id))
     if outcome == "gave_up":
         raise JobFailed(jobs.get(job_id).get("error", "worker lost"))
-    if outcome != "started":  # canceled (or expired) before it could start
+    if outcome != Status.STARTED:  # canceled (or expired) before it could start
         log.info("not running job in state %s", outcome, extra=extra)
         return {"job_id": job_id, "status": outcome}
     # The record, not the message, is the truth: a redelivered batch message

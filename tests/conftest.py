@@ -25,7 +25,7 @@ os.environ.pop("ENGINE", None)
 import redis  # noqa: E402
 
 from tasks.config.settings import REDIS_DB_OFFSETS, Settings  # noqa: E402
-from tasks.jobs.store import TERMINAL  # noqa: E402
+from tasks.jobs.status import TERMINAL  # noqa: E402
 from tests.support.services import ApiServer, Worker, wait_for  # noqa: E402
 
 _SESSION_STORAGE = None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from tasks.jobs.status import Status
 from tasks.jobs.store import JOB_ID_RE, JobStore
 from web.errors import ApiError
 from web.identity import session_owner
@@ -48,17 +49,17 @@ def public_job(record: dict) -> dict:
     view = {name: record.get(name) for name in _PUBLIC}
     view = {k: v for k, v in view.items() if v is not None or k in ("genre", "engine")}
     status = record["status"]
-    if status == "queued":
+    if status == Status.QUEUED:
         view["queue_position"] = record.get("queue_position")
-    if status == "started":
+    if status == Status.STARTED:
         view["progress"] = int(record.get("progress") or 0)
-    if status == "finished":
+    if status == Status.FINISHED:
         view["progress"] = 100
         if record.get("expired"):
             view["expired"] = True
         else:
             view["audio_url"] = f"/api/audio/{record['job_id']}"
-    if status == "failed":
+    if status == Status.FAILED:
         view["error"] = record.get("error") or "generation failed"
     if record.get("understood"):
         view["understood"] = record["understood"]

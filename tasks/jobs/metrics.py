@@ -1,3 +1,4 @@
+
 """Job statistics kept in Redis (jobs DB), written by workers, exported by the API.
 
 Why Redis and not a metrics port on each worker: a prefork worker's numbers
@@ -16,11 +17,13 @@ from __future__ import annotations
 
 import logging
 
+from tasks.jobs.status import Status
+
 log = logging.getLogger("tasks.jobs.metrics")
 
 COUNTS_KEY = "stats:jobs"
 HISTS_KEY = "stats:hists"
-COUNTED = ("finished", "failed")
+COUNTED = (Status.FINISHED, Status.FAILED)
 
 # name -> (label name, bucket upper bounds, help)
 HISTOGRAMS = {

@@ -22,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from storage import StorageError
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import get_settings
+from tasks.jobs.status import TERMINAL, Status
 from tasks.jobs.store import JOB_ID_RE, QUEUE_KEY
 
 log = logging.getLogger("tasks.jobs.retention")
@@ -52,8 +53,7 @@ def _purge_audio(settings, cutoff: datetime) -> dict:
         try:
             if JOB_ID_RE.match(job_id):
                 # Only sets the flag if the record still exists (no stray hash).
-                jobs.transition(job_id, ("finished", "failed", "canceled", "started"),
-                                expired="1")
+                jobs.transition(job_id, (*TERMINAL, Status.STARTED), expired="1")
             storage.delete(info.key)
             deleted += 1
         except ValueError:  # not one of ours (a key outside the audio/{id}.wav scheme)
@@ -98,8 +98,9 @@ def _sweep_records(settings, now: datetime, cutoff: datetime) -> dict:
                     r.expire(key, max(1, int(remaining)))
                     ttl_restored += 1
                 finished_at = _parse(finished)
-                if status == "finished" and not expired and finished_at and finished_at < cutoff:
-                    if jobs.transition(job_id, ("finished",), expired="1") == "ok":
+                done = status == Status.FINISHED and not expired
+                if done and finished_at and finished_at < cutoff:
+                    if jobs.transition(job_id, (Status.FINISHED,), expired="1") == "ok":
                         marked += 1
         if cursor == 0:
             break

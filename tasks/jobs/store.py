@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 import redis
 
 from tasks.jobs.metrics import count_transition
+from tasks.jobs.status import ACTIVE, Status
 
-TERMINAL = ("finished", "failed", "canceled")
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
 QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
 WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
@@ -130,7 +130,7 @@ class JobStore:
         record = {
             "job_id": job_id,
             "owner": owner,
-            "status": "queued",
+            "status": Status.QUEUED,
             "created_at": now,
             "enqueued_at": now,
             "attempts": 0,
@@ -169,7 +169,7 @@ class JobStore:
         records = []
         for raw, rank in zip(replies[::2], replies[1::2], strict=True):
             record = self._decode(raw) if raw else None
-            if record is not None and record.get("status") == "queued":
+            if record is not None and record.get("status") == Status.QUEUED:
                 record["queue_position"] = None if rank is None else rank + 1
             records.append(record)
         return records
@@ -208,7 +208,7 @@ class JobStore:
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         if outcome == "gave_up":
-            count_transition(self.r, "failed")
+            count_transition(self.r, Status.FAILED)
         return outcome, int(count)
 
     def transition(self, job_id: str, allowed_from: tuple[str, ...], **fields) -> str:
@@ -225,16 +225,19 @@ class JobStore:
         return result
 
     def cancel(self, job_id: str) -> str:
-        return self.transition(job_id, ("queued",), status="canceled", finished_at=utcnow())
+        return self.transition(
+            job_id, (Status.QUEUED,), status=Status.CANCELED, finished_at=utcnow()
+        )
 
     def finish(self, job_id: str, **fields) -> str:
         return self.transition(
-            job_id, ("started",), status="finished", finished_at=utcnow(), progress=100, **fields
+            job_id, (Status.STARTED,), status=Status.FINISHED, finished_at=utcnow(), progress=100,
+            **fields,
         )
 
     def fail(self, job_id: str, error: str) -> str:
         return self.transition(
-            job_id, ("queued", "started"), status="failed", finished_at=utcnow(), error=error
+            job_id, ACTIVE, status=Status.FAILED, finished_at=utcnow(), error=error
         )
 
     def touch(self, job_id: str) -> None:
@@ -279,7 +282,7 @@ class JobStore:
         return [
             int(duration)
             for status, duration in pipe.execute()
-            if status == b"queued" and duration is not None
+            if status == Status.QUEUED.encode() and duration is not None
         ]
 
     def queue_depth(self) -> int:

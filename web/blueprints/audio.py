@@ -1,6 +1,7 @@
 from flask import Blueprint, Response, current_app, request
 
 from storage import ObjectNotFound, audio_key
+from tasks.jobs.status import Status
 from web.errors import ApiError
 from web.job_access import owned_job
 
@@ -12,7 +13,7 @@ def download(job_id: str):
     record = owned_job(job_id)
     if record.get("expired"):
         raise ApiError(404, "The audio for this job has expired and was deleted")
-    if record["status"] != "finished":
+    if record["status"] != Status.FINISHED:
         raise ApiError(404, f"Audio not ready: the job is {record['status']}")
     storage = current_app.extensions["audio_storage"]
     key = audio_key(job_id)

@@ -19,7 +19,7 @@ import time
 
 from flask import Blueprint, Response, current_app, stream_with_context
 
-from tasks.jobs.store import TERMINAL
+from tasks.jobs.status import TERMINAL, Status
 from tasks.jobs.submit import estimated_wait
 from web.job_access import check_job_id, jobs, owned_job, public_job
 from web.live import RESYNC, Subscription, hub_for
@@ -76,8 +76,8 @@ def _stream(sub: Subscription, record: dict):
             return None
         view = public_job(rec)
         status = view["status"]
-        if status == "queued":
-            if sent["status"] == "queued" and sent["queue_position"] == view.get(
+        if status == Status.QUEUED:
+            if sent["status"] == Status.QUEUED and sent["queue_position"] == view.get(
                 "queue_position"
             ):
                 return None
@@ -88,7 +88,7 @@ def _stream(sub: Subscription, record: dict):
                     store, settings, job_id, int(rec.get("duration") or 60)
                 )
         elif status == sent["status"]:
-            if status != "started" or view.get("progress", 0) <= sent["progress"]:
+            if status != Status.STARTED or view.get("progress", 0) <= sent["progress"]:
                 return None
             return progress_event(view["progress"], view)
         sent.update(
@@ -101,10 +101,10 @@ def _stream(sub: Subscription, record: dict):
 
     def progress_event(percent: int, view: dict | None = None) -> str | None:
         nonlocal counter
-        if sent["status"] != "started" or percent <= sent["progress"]:
+        if sent["status"] != Status.STARTED or percent <= sent["progress"]:
             return None
         sent["progress"] = percent
-        data = dict(view) if view else {"job_id": job_id, "status": "started"}
+        data = dict(view) if view else {"job_id": job_id, "status": Status.STARTED}
         data["progress"] = percent
         counter += 1
         return _sse("progress", data, counter)
@@ -122,12 +122,12 @@ def _stream(sub: Subscription, record: dict):
             wait = min(
                 keepalive - (now - last_sent),
                 max_seconds - (now - started),
-                QUEUE_POLL_SECONDS if sent["status"] == "queued" else keepalive,
+                QUEUE_POLL_SECONDS if sent["status"] == Status.QUEUED else keepalive,
             )
             message = sub.get(timeout=wait)
             out = None
             if message is None:
-                if sent["status"] == "queued" and (
+                if sent["status"] == Status.QUEUED and (
                     time.monotonic() - last_queue_check >= QUEUE_POLL_SECONDS
                 ):
                     last_queue_check = time.monotonic()

@@ -1,6 +1,7 @@
 from flask import Blueprint, current_app, jsonify, request
 
 from tasks.jobs.params import InvalidParams, validate
+from tasks.jobs.status import Status
 from tasks.jobs.submit import QueueUnavailable, estimated_wait, submit
 from web.errors import ApiError
 from web.extensions import limiter
@@ -54,7 +55,7 @@ def create():
     job_id = record["job_id"]
     response = jsonify(
         job_id=job_id,
-        status="queued",
+        status=Status.QUEUED,
         estimated_wait=estimated_wait(jobs(), settings, job_id, params.duration),
         queue_position=jobs().queue_position(job_id),
         seed=record["seed"],
