@@ -52,7 +52,7 @@ def _job_latencies(n: int) -> tuple[list[float], list[float], list[float]]:
     jobs = job_store(settings)
     pubsub = jobs.r.pubsub(ignore_subscribe_messages=True)
     pubsub.psubscribe("events:*")
-    params = validate("bench: queue overhead", 30, None, 1)
+    params = validate(prompt="bench: queue overhead", duration=30, seed=1)
     to_start, to_finish, work = [], [], []
     for i in range(n + 3):
         time.sleep(IDLE)

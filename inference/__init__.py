@@ -6,25 +6,20 @@
     audio = engine.generate(prompt="...", duration=30)   # float32 (frames, 2) at 48 kHz
 
 Engine modules are imported lazily so that importing this package never pulls
-in torch.
+in torch (nor numpy: see __getattr__).
 """
 
 from __future__ import annotations
 
 import importlib
 import os
+from typing import TYPE_CHECKING
 
-from inference.base import (
-    CHANNELS,
-    SAMPLE_RATE,
-    Engine,
-    EngineError,
-    EngineSetupError,
-    InvalidAudioError,
-    OutOfMemoryError,
-    check_audio,
-    check_inputs,
-)
+from inference.contract import CHANNELS, SAMPLE_RATE, check_inputs
+from inference.errors import EngineError, EngineSetupError, InvalidAudioError, OutOfMemoryError
+
+if TYPE_CHECKING:
+    from inference.base import Engine
 
 __all__ = [
     "CHANNELS",
@@ -59,6 +54,16 @@ def resolve_name(name: str | None = None) -> str:
     if name not in _REGISTRY:
         raise ValueError(f"`ENGINE` must be one of {', '.join(ENGINE_NAMES)}, got {name!r}")
     return name
+
+
+def __getattr__(name: str):
+    # numpy-backed names load on first use, so the API (which only needs the
+    # contract and the errors) never imports numpy.
+    if name in ("Engine", "check_audio"):
+        from inference import base
+
+        return getattr(base, name)
+    raise AttributeError(f"module 'inference' has no attribute {name!r}")
 
 
 def get_engine(name: str | None = None) -> Engine:

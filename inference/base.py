@@ -6,7 +6,6 @@ job at a time (``generate``). Engines know nothing of HTTP, queues or storage.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
@@ -22,27 +21,16 @@ from inference.contract import (  # noqa: F401
     MIN_DURATION,
     SAMPLE_RATE,
     check_inputs,
+    resolve_seed,
+)
+from inference.errors import (  # noqa: F401
+    EngineError,
+    EngineSetupError,
+    InvalidAudioError,
+    OutOfMemoryError,
 )
 
 Progress = Callable[[float], None]
-
-
-class EngineError(RuntimeError):
-    """A job-level failure whose message is safe to show to the user."""
-
-
-class EngineSetupError(RuntimeError):
-    """The engine cannot start; the worker must refuse to take jobs."""
-
-
-class OutOfMemoryError(EngineError):
-    def __init__(self, message: str = "out of GPU memory") -> None:
-        super().__init__(message)
-
-
-class InvalidAudioError(EngineError):
-    def __init__(self, message: str = "model produced invalid audio") -> None:
-        super().__init__(message)
 
 
 @runtime_checkable
@@ -68,10 +56,6 @@ class Engine(Protocol):
     ) -> dict: ...
 
     def describe(self) -> dict: ...
-
-
-def resolve_seed(seed: int | None) -> int:
-    return random.SystemRandom().randint(0, MAX_SEED) if seed is None else seed
 
 
 def check_audio(audio: np.ndarray, duration: int) -> np.ndarray:

@@ -6,6 +6,7 @@ same limits without importing numpy, torch or an engine.
 
 from __future__ import annotations
 
+import random
 import re
 
 SAMPLE_RATE = 48_000
@@ -139,6 +140,10 @@ def check_inputs(
         raise ValueError(f"`key` must be normalised, e.g. {normalize_key(key)!r}")
     if time_signature is not None and time_signature not in TIME_SIGNATURES:
         raise ValueError(f"`time_signature` must be one of {', '.join(TIME_SIGNATURES)}")
+
+
+def resolve_seed(seed: int | None) -> int:
+    return random.SystemRandom().randint(0, MAX_SEED) if seed is None else seed
 
 
 def _int_in(value, low: int, high: int) -> bool:

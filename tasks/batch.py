@@ -22,6 +22,7 @@ from pathlib import Path
 
 import redis
 
+from inference.contract import resolve_seed
 from storage import StorageError, audio_key
 from tasks.batch_items import Item, parse
 from tasks.jobs.status import ACTIVE, Status
@@ -91,7 +92,6 @@ class Batch:
         self._submit(item)
 
     def _submit(self, item: Item) -> None:
-        from inference.base import resolve_seed  # numpy only
         from tasks.jobs.submit import enqueue
 
         params = item.params

@@ -1,6 +1,6 @@
 """Batch input: one job per line of a prompts file, with a stable job id per line.
 
-A line is either a JSON object {"prompt", "duration", "genre", "seed"} (JSONL)
+A line is either a JSON object with JobParams fields (JSONL)
 or, if it does not start with "{", a plain prompt with the default duration.
 Blank lines are ignored. A line that cannot become a valid job is kept as an
 item with an error, so it is reported (as failed) instead of stopping the batch.
@@ -17,9 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from tasks.jobs.params import InvalidParams, JobParams, validate
-
-FIELDS = {"prompt", "duration", "genre", "seed"}
+from tasks.jobs.params import InvalidParams, JobParams
 
 
 @dataclass
@@ -56,12 +54,9 @@ def parse_line(line: int, text: str) -> Item:
                 raise InvalidParams(f"not valid JSON ({exc.msg} at column {exc.colno})") from None
             if not isinstance(data, dict):
                 raise InvalidParams("a JSON line must be an object")
-            unknown = sorted(set(data) - FIELDS)
-            if unknown:
-                raise InvalidParams(f"unknown field(s): {', '.join(unknown)}")
-            item.params = validate(**data)
+            item.params = JobParams.parse(data)
         else:
-            item.params = validate(prompt=text)
+            item.params = JobParams.parse({"prompt": text})
     except InvalidParams as exc:
         item.params = None
         item.error = f"invalid line: {exc}"

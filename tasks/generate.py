@@ -8,20 +8,19 @@ import tempfile
 import threading
 import time
 from contextlib import contextmanager
-from dataclasses import replace
 
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
 from inference import EngineError, check_audio
-from inference.base import resolve_seed
+from inference.contract import CHANNELS, SAMPLE_RATE, resolve_seed
 from inference.wav import write_wav
 from storage import StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
 from tasks.jobs.metrics import record_finished
-from tasks.jobs.params import InvalidParams, validate
+from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
 from tasks.worker import current_engine
 
@@ -44,22 +43,22 @@ class JobFailed(Exception):
     retry_backoff_max=60,
     max_retries=5,
 )
-def generate(self, prompt=None, duration=60, genre=None, seed=None):
+def generate(self, **fields):
     job_id = self.request.id
     settings = get_settings()
     jobs = job_store()
     extra = {"job_id": job_id}
 
     try:
-        params = validate(prompt, duration, genre, seed)
+        params = JobParams.parse(fields)
     except InvalidParams as exc:
-        jobs.create_if_absent(job_id, BATCH_OWNER, {"prompt": str(prompt)[:500]})
+        jobs.create_if_absent(job_id, BATCH_OWNER, {"prompt": str(fields.get("prompt"))[:500]})
         jobs.fail(job_id, f"invalid input: {exc}")
         log.warning("invalid input: %s", exc, extra=extra)
         raise JobFailed(f"invalid input: {exc}") from None
 
     if params.seed is None:
-        params = replace(params, seed=resolve_seed(None))
+        params = params.model_copy(update={"seed": resolve_seed(None)})
     outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
     if outcome == "missing":  # sent straight to Celery (batch): no record yet
         jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
@@ -74,7 +73,7 @@ def generate(self, prompt=None, duration=60, genre=None, seed=None):
     # The record, not the message, is the truth: a redelivered batch message
     # without a seed must render with the seed the record already shows.
     record = jobs.get(job_id)
-    params = validate(record["prompt"], record["duration"], record.get("genre"), record["seed"])
+    params = JobParams.from_record(record)
     log.info("job started (attempt %d)", attempts, extra=extra)
 
     try:
@@ -131,9 +130,7 @@ def jobs_retrying(jobs, job_id: str) -> None:
 def _run(jobs, job_id, params, settings) -> dict:
     engine = current_engine()
     info = engine.describe()
-    understood = engine.understand(
-        prompt=params.prompt, duration=params.duration, genre=params.genre, seed=params.seed
-    )
+    understood = engine.understand(**params.engine_inputs())
     jobs.update(job_id, engine=info.get("engine"), model=info.get("model"), understood=understood)
 
     last = [-1]
@@ -149,13 +146,7 @@ def _run(jobs, job_id, params, settings) -> dict:
                 log.warning("could not record progress", extra={"job_id": job_id})
 
     began = time.monotonic()
-    audio = engine.generate(
-        prompt=params.prompt,
-        duration=params.duration,
-        genre=params.genre,
-        seed=params.seed,
-        progress=progress,
-    )
+    audio = engine.generate(**params.engine_inputs(), progress=progress)
     audio = check_audio(audio, params.duration)
     run_seconds = time.monotonic() - began
 
@@ -214,8 +205,8 @@ def _result(record: dict) -> dict:
         "job_id": record["job_id"],
         "audio_key": record.get("audio_key"),
         "duration": record.get("duration"),
-        "sample_rate": 48000,
-        "channels": 2,
+        "sample_rate": SAMPLE_RATE,
+        "channels": CHANNELS,
         "seed": record.get("seed"),
         "engine": record.get("engine"),
     }

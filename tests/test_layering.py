@@ -10,7 +10,7 @@ import pytest
 from tests.support.services import ROOT, run_python
 
 
-def test_the_api_process_never_imports_torch_or_an_engine():
+def test_the_api_process_never_imports_numpy_torch_or_an_engine():
     script = (
         "import sys\n"
         "from web import create_app\n"
@@ -18,8 +18,8 @@ def test_the_api_process_never_imports_torch_or_an_engine():
         "client = app.test_client()\n"
         "assert client.get('/health').status_code == 200\n"
         "loaded = sorted(m for m in sys.modules if m.split('.')[0] in "
-        "('torch', 'diffusers', 'transformers', 'scipy') or m.startswith(('inference.composer', "
-        "'inference.acestep')))\n"
+        "('torch', 'diffusers', 'transformers', 'scipy', 'numpy') or m.startswith(("
+        "'inference.composer', 'inference.acestep', 'inference.base')))\n"
         "print(loaded)\n"
     )
     out = run_python("-c", script, timeout=120, check=True)

@@ -1,14 +1,24 @@
-"""The job's input contract, checked by the task itself (batch callers skip the API)."""
+"""The job's input, declared once: the API body, a batch JSONL line and `send_task` kwargs alike.
+
+`JobParams` is a pydantic model: its fields are the list of job inputs
+(unknown names are refused by it, not by each caller), its constraints are the
+limits, and `JobParams.model_json_schema()` is the OpenAPI request schema.
+Validation errors become one short sentence naming the field (`InvalidParams`);
+the API answers 400 for a bad duration (the guide says so) and 422 for the rest.
+"""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from inference.contract import MAX_GENRE_CHARS, MAX_PROMPT_CHARS, MAX_SEED
 
 DURATIONS = (30, 60, 120)
 DEFAULT_DURATION = 60
-MAX_PROMPT = 500
-MAX_GENRE = 50
-MAX_SEED = 2**31 - 1
+# Fields that shape the delivered file, not the music: the engine never sees them.
+DELIVERY_FIELDS: tuple[str, ...] = ()
 
 
 class InvalidParams(ValueError):
@@ -19,17 +29,6 @@ class InvalidParams(ValueError):
         self.status = status
 
 
-@dataclass(frozen=True)
-class JobParams:
-    prompt: str
-    duration: int
-    genre: str | None
-    seed: int | None
-
-    def as_dict(self) -> dict:
-        return asdict(self)
-
-
 def _whole(value):
     # JSON has one number type: 60.0 is the integer 60 (as JSON Schema says too).
     if isinstance(value, float) and value.is_integer():
@@ -37,30 +36,111 @@ def _whole(value):
     return value
 
 
-def validate(prompt=None, duration=None, genre=None, seed=None) -> JobParams:
-    if prompt is None:
-        raise InvalidParams("prompt is required")
-    if not isinstance(prompt, str):
-        raise InvalidParams("prompt must be a string")
-    prompt = prompt.strip()
-    if not prompt:
-        raise InvalidParams("prompt must not be empty")
-    if len(prompt) > MAX_PROMPT:
-        raise InvalidParams(f"prompt must be at most {MAX_PROMPT} characters (got {len(prompt)})")
-    if duration is None:
-        duration = DEFAULT_DURATION
-    duration = _whole(duration)
-    if isinstance(duration, bool) or not isinstance(duration, int) or duration not in DURATIONS:
-        raise InvalidParams("duration must be one of 30, 60 or 120 seconds", status=400)
-    if genre is not None:
-        if not isinstance(genre, str):
-            raise InvalidParams("genre must be a string")
-        genre = genre.strip() or None
-        if genre and len(genre) > MAX_GENRE:
-            raise InvalidParams(f"genre must be at most {MAX_GENRE} characters")
-    seed = _whole(seed)
-    if seed is not None and (
-        isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED
-    ):
-        raise InvalidParams(f"seed must be an integer from 0 to {MAX_SEED}")
-    return JobParams(prompt, duration, genre, seed)
+def _text(value):
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text (no lone surrogates)") from None
+        return value.strip()
+    return value
+
+
+class JobParams(BaseModel):
+    """What one job renders. Frozen: a validated job never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+
+    prompt: str = Field(
+        min_length=1, max_length=MAX_PROMPT_CHARS, pattern=r"\S",
+        description="What to generate (not blank)",
+    )
+    duration: Literal[30, 60, 120] = Field(default=DEFAULT_DURATION, description="seconds")
+    genre: str | None = Field(default=None, max_length=MAX_GENRE_CHARS)
+    seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+
+    @field_validator("prompt", "genre", mode="before")
+    @classmethod
+    def _strip(cls, value):
+        return _text(value)
+
+    @field_validator("genre")
+    @classmethod
+    def _blank_genre_is_none(cls, value):
+        return value or None
+
+    @field_validator("duration", "seed", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value):
+        return _whole(value)
+
+    @classmethod
+    def names(cls) -> tuple[str, ...]:
+        return tuple(cls.model_fields)
+
+    @classmethod
+    def parse(cls, data: dict) -> JobParams:
+        """Validate a mapping of inputs, raising InvalidParams with one clear sentence."""
+        if not isinstance(data, dict):
+            raise InvalidParams("job input must be a JSON object")
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            raise _explain(exc) from None
+
+    @classmethod
+    def from_record(cls, record: dict) -> JobParams:
+        """The inputs a job record holds (records carry other fields too)."""
+        return cls.parse({name: record[name] for name in cls.names() if name in record})
+
+    def as_dict(self) -> dict:
+        return self.model_dump()
+
+    def engine_inputs(self) -> dict:
+        """What the engine renders from (delivery options such as the file format excluded)."""
+        return self.model_dump(exclude=set(DELIVERY_FIELDS))
+
+
+def validate(**fields) -> JobParams:
+    return JobParams.parse(fields)
+
+
+# Messages the guide's clients already see; other fields get pydantic's own words.
+_MESSAGES = {
+    "prompt": {
+        "missing": "prompt is required",
+        "string_type": "prompt must be a string",
+        "string_too_short": "prompt must not be empty",
+        "string_pattern_mismatch": "prompt must not be empty",
+        "string_too_long": f"prompt must be at most {MAX_PROMPT_CHARS} characters",
+    },
+    "genre": {
+        "string_type": "genre must be a string",
+        "string_too_long": f"genre must be at most {MAX_GENRE_CHARS} characters",
+    },
+}
+_FIELD_MESSAGES = {
+    "duration": "duration must be one of 30, 60 or 120 seconds",
+    "seed": f"seed must be an integer from 0 to {MAX_SEED}",
+}
+_STATUS = {"duration": 400}
+
+
+def _explain(exc: ValidationError) -> InvalidParams:
+    errors = exc.errors()
+    unknown = sorted(str(e["loc"][0]) for e in errors if e["type"] == "extra_forbidden")
+    if unknown:
+        return InvalidParams(f"Unknown field(s): {', '.join(unknown)}")
+    order = JobParams.names()
+    first = min(errors, key=lambda e: order.index(e["loc"][0]) if e["loc"] else -1)
+    if not first["loc"]:
+        return InvalidParams(first["msg"])
+    name = str(first["loc"][0])
+    message = _MESSAGES.get(name, {}).get(first["type"]) or _FIELD_MESSAGES.get(name)
+    if message is None and first["type"] == "value_error":  # our validators' own sentences
+        message = f"{name} {first['msg'].removeprefix('Value error, ')}"
+    if message is None:
+        message = f"{name}: {first['msg'][:1].lower()}{first['msg'][1:]}"
+    if name == "prompt" and first["type"] == "string_too_long":
+        message += f" (got {len(first['input'].strip())})"
+    return InvalidParams(message, _STATUS.get(name, 422))

@@ -15,12 +15,10 @@ import logging
 
 from tasks.config.services import job_store
 from tasks.config.settings import get_settings
+from tasks.jobs.params import JobParams
 from tasks.jobs.submit import enqueue
 
 log = logging.getLogger("tasks.jobs.stalled")
-
-_FIELDS = ("prompt", "duration", "genre", "seed")
-
 
 def requeue_stalled(older_than: float | None = None) -> dict:
     settings = get_settings()
@@ -31,7 +29,7 @@ def requeue_stalled(older_than: float | None = None) -> dict:
         if not jobs.requeue(job_id, silence):
             continue
         record = jobs.get(job_id)
-        enqueue(settings, job_id, {name: record.get(name) for name in _FIELDS})
+        enqueue(settings, job_id, JobParams.from_record(record).as_dict())
         log.warning("requeued a job silent for over %ss", silence, extra={"job_id": job_id})
         requeued.append(job_id)
     return {"requeued": requeued}

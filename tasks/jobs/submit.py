@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import secrets
 
+from inference.contract import resolve_seed
 from tasks.app import app
 from tasks.config.settings import Settings
 from tasks.jobs.params import JobParams
@@ -21,18 +22,18 @@ def new_job_id() -> str:
 
 
 def kwargs_repr(fields: dict, limit: int = 60) -> str:
-    """What Flower shows as the task's kwargs: short and readable."""
-    prompt = str(fields.get("prompt") or "")
-    if len(prompt) > limit:
-        prompt = prompt[: limit - 1] + "…"
-    shown = {"prompt": prompt, **{k: fields.get(k) for k in ("duration", "genre", "seed")}}
-    return repr(shown)
+    """What Flower shows as the task's kwargs: short and readable (long texts cut)."""
+
+    def short(value):
+        if isinstance(value, str) and len(value) > limit:
+            return value[: limit - 1] + "…"
+        return value
+
+    return repr({k: short(v) for k, v in fields.items() if v is not None})
 
 
 def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) -> dict:
     """Record the job, then enqueue it with limits scaled to its duration."""
-    from inference.base import resolve_seed  # numpy-only module, no torch
-
     job_id = new_job_id()
     seed = resolve_seed(params.seed)
     fields = {**params.as_dict(), "seed": seed}

@@ -1,6 +1,6 @@
 from flask import Blueprint, current_app, jsonify, request
 
-from tasks.jobs.params import InvalidParams, validate
+from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
 from tasks.jobs.submit import QueueUnavailable, estimated_wait, submit
 from web.errors import ApiError
@@ -9,9 +9,6 @@ from web.identity import client_ip, session_owner
 from web.job_access import jobs
 
 bp = Blueprint("generate", __name__)
-
-_FIELDS = {"prompt", "duration", "genre", "seed"}
-
 
 def _session_key() -> str:
     return "owner:" + session_owner()
@@ -36,11 +33,8 @@ def create():
         raise ApiError(400, "Malformed JSON body")
     if not isinstance(body, dict):
         raise ApiError(400, "Request body must be a JSON object")
-    unknown = sorted(set(body) - _FIELDS)
-    if unknown:
-        raise ApiError(422, f"Unknown field(s): {', '.join(unknown)}")
     try:
-        params = validate(**body)
+        params = JobParams.parse(body)
     except InvalidParams as exc:
         raise ApiError(exc.status, str(exc)) from None
 

@@ -6,7 +6,7 @@ import io
 import json
 import logging
 
-from tasks import logs
+from tasks.config import logs
 from tests.conftest import wait_status
 from tests.support.services import wait_for
 
