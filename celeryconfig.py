@@ -1,13 +1,31 @@
-"""Every Celery setting of the service lives here (read by tasks.app)."""
+"""Every Celery setting of the service lives here (read by tasks.app).
 
-from tasks.config.settings import get_settings
+Module constants are the fixed choices. What depends on the deployment comes
+from the one typed Settings object through `from_settings()`: tasks.app applies
+it from the environment lazily, and `create_app(settings)` (or any caller of
+`tasks.app.init_celery`) applies its own, so Flask and Celery never disagree.
+Nothing here reads the environment at import.
+"""
 
-_settings = get_settings()
-_max_soft, _max_hard = _settings.time_limits(120)
+from __future__ import annotations
 
-broker_url = _settings.redis_url_for("broker")
-result_backend = _settings.redis_url_for("results")
-result_expires = _settings.retention_hours * 3600
+
+def from_settings(settings) -> dict:
+    max_soft, max_hard = settings.time_limits(120)
+    return {
+        "broker_url": settings.redis_url_for("broker"),
+        "result_backend": settings.redis_url_for("results"),
+        "result_expires": settings.retention_hours * 3600,
+        # A message not acknowledged within this time is handed to another
+        # worker, so it must exceed the longest hard time limit or long jobs
+        # would run twice.
+        "broker_transport_options": {"visibility_timeout": max(3600, max_hard * 2)},
+        # Defaults for callers that do not pass limits (batch scripts): the
+        # longest duration's limits. The API passes limits scaled to each job.
+        "task_soft_time_limit": max_soft,
+        "task_time_limit": max_hard,
+    }
+
 
 # JSON only, everywhere: no pickle can reach a worker.
 task_serializer = "json"
@@ -24,9 +42,6 @@ worker_prefetch_multiplier = 1
 worker_cancel_long_running_tasks_on_connection_loss = True
 broker_connection_retry_on_startup = True
 
-# A message not acknowledged within this time is handed to another worker, so
-# it must exceed the longest hard time limit or long jobs would run twice.
-broker_transport_options = {"visibility_timeout": max(3600, _max_hard * 2)}
 result_backend_transport_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
 redis_socket_timeout = 5
 redis_socket_connect_timeout = 2
@@ -42,11 +57,6 @@ task_routes = {
 task_track_started = False
 task_send_sent_event = True
 worker_send_task_events = True
-
-# Defaults for callers that do not pass limits (batch scripts): the longest
-# duration's limits. The API passes limits scaled to each job's duration.
-task_soft_time_limit = _max_soft
-task_time_limit = _max_hard
 
 # Model load happens in worker_process_init; give it time before Celery
 # decides the pool child is stuck.

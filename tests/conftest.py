@@ -53,9 +53,11 @@ def _flush_state(settings: Settings) -> None:
     # them); everything else starts empty for each test.
     for concern in ("jobs", "sessions", "limits", "results"):
         redis.Redis.from_url(settings.redis_url_for(concern)).flushdb()
-    from tasks.app import app
+    from tasks.app import init_celery
 
-    with app.connection_for_write() as conn:
+    # A test may have pointed the Celery app at another Redis (create_app with
+    # other settings): every test starts on the suite's own.
+    with init_celery(settings).connection_for_write() as conn:
         for queue in ("music", "maintenance"):
             conn.default_channel.queue_purge(queue)
 

@@ -11,6 +11,7 @@ from datetime import timedelta
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from tasks.app import init_celery
 from tasks.config.logs import configure as configure_logging
 from tasks.config.redis_clients import redis_for
 from tasks.config.services import audio_storage, job_store
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",
     )
+    app.extensions["celery"] = init_celery(settings)
     app.extensions["jobs"] = job_store(settings)
     app.extensions["audio_storage"] = audio_storage(settings)
 

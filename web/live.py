@@ -15,7 +15,6 @@ its job record instead.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import queue
@@ -24,12 +23,11 @@ import time
 
 import redis
 
-from tasks.jobs.store import JobStore, events_channel
+from tasks.jobs.store import JobStore
 
 log = logging.getLogger("web.live")
 
 RESYNC = {"event": "_resync"}
-_PATTERN = events_channel("*")
 
 
 class Subscription:
@@ -58,11 +56,11 @@ class Subscription:
 
 
 class EventHub:
-    def __init__(self, client: redis.Redis, fetch) -> None:
-        self.client = client
-        # fetch(job_id) -> record: read once per status message and shared by
-        # every local stream of that job (none when nobody here listens).
-        self.fetch = fetch
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
+        # A record is read once per status message and shared by every local
+        # stream of that job (none when nobody here listens).
+        self.fetch = store.get
         self._listeners: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
         self._ready = threading.Event()
@@ -132,9 +130,9 @@ class EventHub:
         delay = 0.5
         connected_before = False
         while True:
-            pubsub = self.client.pubsub()
+            pubsub = None
             try:
-                pubsub.psubscribe(_PATTERN)
+                pubsub = self.store.open_event_feed()
                 while True:
                     message = pubsub.get_message(timeout=1.0)
                     if message is None:
@@ -156,22 +154,17 @@ class EventHub:
                 log.exception("event feed crashed; restarting")
             finally:
                 try:
-                    pubsub.close()
-                except Exception:
+                    if pubsub is not None:
+                        pubsub.close()
+                except Exception:  # the connection is already gone; nothing to release
                     pass
             time.sleep(delay)
             delay = min(delay * 2, 10.0)
 
     def _handle(self, message: dict) -> None:
-        channel = message["channel"]
-        channel = channel.decode() if isinstance(channel, bytes) else channel
-        job_id = channel.split(":", 1)[1]
-        try:
-            event = json.loads(message["data"])
-        except (TypeError, ValueError):
-            return
-        if isinstance(event, dict) and isinstance(event.get("event"), str):
-            self._dispatch(job_id, event)
+        parsed = self.store.job_event(message)
+        if parsed is not None:
+            self._dispatch(*parsed)
 
 
 def _offer(q: queue.Queue, event) -> None:
@@ -204,5 +197,5 @@ def hub_for(store: JobStore) -> EventHub:
     with _hubs_lock:
         hub = _hubs.get(key)
         if hub is None:
-            hub = _hubs[key] = EventHub(store.r, fetch=store.get)
+            hub = _hubs[key] = EventHub(store)
         return hub

@@ -5,13 +5,26 @@ from __future__ import annotations
 import threading
 
 import redis
-from redis.backoff import ExponentialBackoff
+from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
 
 from tasks.config.settings import Settings
 
 _clients: dict[str, redis.Redis] = {}
 _lock = threading.Lock()
+
+
+def probe_redis_for(settings: Settings, concern: str) -> redis.Redis:
+    """A client that fails at once (no retries, one-second timeouts): for health checks."""
+    url = settings.redis_url_for(concern)
+    with _lock:
+        client = _clients.get("probe:" + url)
+        if client is None:
+            client = redis.Redis.from_url(
+                url, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
+            )
+            _clients["probe:" + url] = client
+        return client
 
 
 def redis_for(settings: Settings, concern: str) -> redis.Redis:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from storage import Storage, open_storage
-from tasks.config.redis_clients import redis_for
+from tasks.config.redis_clients import probe_redis_for, redis_for
 from tasks.config.settings import Settings, get_settings
 from tasks.jobs.store import JobStore
 
@@ -16,6 +16,12 @@ def job_store(settings: Settings | None = None) -> JobStore:
     # Records outlive their audio (2x RETENTION_HOURS) so that, after the purge
     # deletes a job's audio, the API can still answer "expired" rather than "not found".
     return JobStore(redis_for(settings, "jobs"), record_ttl_seconds(settings))
+
+
+@lru_cache(maxsize=4)
+def probe_job_store(settings: Settings) -> JobStore:
+    """The job store over a fail-fast client: readiness checks and metric scrapes."""
+    return JobStore(probe_redis_for(settings, "jobs"), record_ttl_seconds(settings))
 
 
 def record_ttl_seconds(settings: Settings) -> int:

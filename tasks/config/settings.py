@@ -109,6 +109,9 @@ class Settings:
         default=600, metadata={"env": "EVENTS_MAX_SECONDS", "parse": _int}
     )
 
+    # gunicorn's workers share /metrics counters through this directory (gunicorn.conf.py).
+    prometheus_multiproc_dir: str = field(default="", metadata={"env": "PROMETHEUS_MULTIPROC_DIR"})
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         environ = os.environ if environ is None else environ

@@ -23,7 +23,7 @@ from storage import StorageError
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import get_settings
 from tasks.jobs.status import TERMINAL, Status
-from tasks.jobs.store import JOB_ID_RE, QUEUE_KEY
+from tasks.jobs.store import JOB_ID_RE
 
 log = logging.getLogger("tasks.jobs.retention")
 
@@ -67,49 +67,27 @@ def _purge_audio(settings, cutoff: datetime) -> dict:
 
 def _sweep_records(settings, now: datetime, cutoff: datetime) -> dict:
     jobs = job_store(settings)
-    r = jobs.r
     lifetime = record_ttl_seconds(settings)
     record_cutoff = now - timedelta(seconds=lifetime)
     marked = dropped = ttl_restored = 0
-    cursor = 0
-    while True:
-        cursor, keys = r.scan(cursor, match="job:*", count=_SCAN_BATCH)
-        if keys:
-            pipe = r.pipeline(transaction=False)
-            for key in keys:
-                pipe.hmget(key, "status", "created_at", "finished_at", "expired")
-                pipe.ttl(key)
-            replies = pipe.execute()
-            for key, (fields, ttl) in zip(keys, _pairs(replies), strict=True):
-                job_id = key.decode().removeprefix("job:")
-                status, created, finished, expired = (
-                    v.decode() if v is not None else None for v in fields
-                )
-                created_at = _parse(created)
-                if created_at is None or created_at < record_cutoff:
-                    # No creation time: a stray hash written after its record expired.
-                    # (Owner indexes drop dangling ids themselves when listed.)
-                    r.delete(key)
-                    r.zrem(QUEUE_KEY, job_id)
-                    dropped += 1
-                    continue
-                if ttl == -1:
-                    remaining = lifetime - (now - created_at).total_seconds()
-                    r.expire(key, max(1, int(remaining)))
-                    ttl_restored += 1
-                finished_at = _parse(finished)
-                done = status == Status.FINISHED and not expired
-                if done and finished_at and finished_at < cutoff:
-                    if jobs.transition(job_id, (Status.FINISHED,), expired="1") == "ok":
-                        marked += 1
-        if cursor == 0:
-            break
+    fields = ("status", "created_at", "finished_at", "expired")
+    for job_id, record, ttl in jobs.scan_records(fields, batch=_SCAN_BATCH):
+        created_at = _parse(record["created_at"])
+        if created_at is None or created_at < record_cutoff:
+            # No creation time: a stray hash written after its record expired.
+            jobs.drop(job_id)
+            dropped += 1
+            continue
+        if ttl == -1:
+            jobs.expire_in(job_id, lifetime - (now - created_at).total_seconds())
+            ttl_restored += 1
+        finished_at = _parse(record["finished_at"])
+        done = record["status"] == Status.FINISHED and not record["expired"]
+        if done and finished_at and finished_at < cutoff:
+            if jobs.transition(job_id, (Status.FINISHED,), expired="1") == "ok":
+                marked += 1
     return {"records_marked_expired": marked, "records_deleted": dropped,
             "records_ttl_restored": ttl_restored}
-
-
-def _pairs(replies: list) -> list[tuple]:
-    return [(replies[i], replies[i + 1]) for i in range(0, len(replies), 2)]
 
 
 def _parse(stamp: str | None) -> datetime | None:

@@ -20,12 +20,12 @@ from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
 
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
-QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
-WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
+_QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
+_WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
 HEARTBEAT_WINDOW = 15.0  # a worker seen within this many seconds counts as live
-RUNTIME_KEY = "runtime:{duration}"  # list of recent run times in seconds
+_RUNTIME_KEY = "runtime:{duration}"  # list of recent run times in seconds
 RUNTIME_HISTORY = 50
-RUNNING_KEY = "running"  # zset of started job ids, score = last sign of life
+_RUNNING_KEY = "running"  # zset of started job ids, score = last sign of life
 
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds"}
@@ -35,16 +35,20 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat()
 
 
-def job_key(job_id: str) -> str:
+def _job_key(job_id: str) -> str:
     return f"job:{job_id}"
 
 
-def owner_key(owner: str) -> str:
+def _owner_key(owner: str) -> str:
     return f"owner:{owner}:jobs"
 
 
-def events_channel(job_id: str) -> str:
+def _events_channel(job_id: str) -> str:
     return f"events:{job_id}"
+
+
+_EVENTS_PATTERN = _events_channel("*")
+_RECORD_PATTERN = _job_key("*")
 
 
 _START = """
@@ -138,19 +142,24 @@ class JobStore:
             **fields,
         }
         pipe = self.r.pipeline()
-        pipe.hset(job_key(job_id), mapping=self._encode(record))
-        pipe.expire(job_key(job_id), self.retention)
-        pipe.zadd(owner_key(owner), {job_id: time.time()})
-        pipe.expire(owner_key(owner), self.retention)
+        pipe.hset(_job_key(job_id), mapping=self._encode(record))
+        pipe.expire(_job_key(job_id), self.retention)
+        pipe.zadd(_owner_key(owner), {job_id: time.time()})
+        pipe.expire(_owner_key(owner), self.retention)
         if queued:
-            pipe.zadd(QUEUE_KEY, {job_id: time.time()}, nx=True)
-        pipe.publish(events_channel(job_id), json.dumps({"event": "queued"}))
-        pipe.execute()
+            pipe.zadd(_QUEUE_KEY, {job_id: time.time()}, nx=True)
+            pipe.zrank(_QUEUE_KEY, job_id)
+        pipe.publish(_events_channel(job_id), json.dumps({"event": "queued"}))
+        replies = pipe.execute()
+        if queued:
+            # Taken in the same transaction: a worker may start the job right after.
+            rank = replies[-2]
+            record["queue_position"] = None if rank is None else rank + 1
         return record
 
     def create_if_absent(self, job_id: str, owner: str, fields: dict) -> bool:
         """For direct Celery callers: make a record unless the API already did."""
-        if self.r.exists(job_key(job_id)):
+        if self.r.exists(_job_key(job_id)):
             return False
         self.create(job_id, owner, fields, queued=False)
         return True
@@ -163,8 +172,8 @@ class JobStore:
         """Records (None where gone) and their queue positions, in one round trip."""
         pipe = self.r.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.hgetall(job_key(job_id))
-            pipe.zrank(QUEUE_KEY, job_id)
+            pipe.hgetall(_job_key(job_id))
+            pipe.zrank(_QUEUE_KEY, job_id)
         replies = pipe.execute()
         records = []
         for raw, rank in zip(replies[::2], replies[1::2], strict=True):
@@ -175,21 +184,21 @@ class JobStore:
         return records
 
     def update(self, job_id: str, **fields) -> None:
-        self.r.hset(job_key(job_id), mapping=self._encode(fields))
+        self.r.hset(_job_key(job_id), mapping=self._encode(fields))
 
     def delete(self, job_id: str) -> None:
         record = self.get(job_id)
         pipe = self.r.pipeline()
-        pipe.delete(job_key(job_id))
-        pipe.zrem(QUEUE_KEY, job_id)
+        pipe.delete(_job_key(job_id))
+        pipe.zrem(_QUEUE_KEY, job_id)
         if record:
-            pipe.zrem(owner_key(record["owner"]), job_id)
+            pipe.zrem(_owner_key(record["owner"]), job_id)
         pipe.execute()
 
     def list_for_owner(
         self, owner: str, offset: int = 0, limit: int = 20
     ) -> tuple[list[dict], int]:
-        key = owner_key(owner)
+        key = _owner_key(owner)
         ids = [i.decode() for i in self.r.zrevrange(key, offset, offset + limit - 1)]
         records = self.get_many(ids) if ids else []
         expired = [job_id for job_id, record in zip(ids, records, strict=True) if record is None]
@@ -202,7 +211,7 @@ class JobStore:
         """queued/started(redelivered) -> started. Returns (outcome, attempts)."""
         error = f"the job was interrupted {max_losses} times (worker lost); giving up"
         outcome, count = self._start(
-            keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY, events_channel(job_id)],
+            keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id)],
             args=[job_id, utcnow(), max_losses, error, time.time(),
                   json.dumps({"event": "started"}), json.dumps({"event": "failed"})],
         )
@@ -217,7 +226,7 @@ class JobStore:
         for name, value in self._encode(fields).items():
             args += [name, value]
         result = self._transition(
-            keys=[job_key(job_id), QUEUE_KEY, RUNNING_KEY, events_channel(job_id)], args=args
+            keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id)], args=args
         )
         result = result.decode() if isinstance(result, bytes) else result
         if result == "ok" and "status" in fields:
@@ -242,43 +251,44 @@ class JobStore:
 
     def touch(self, job_id: str) -> None:
         """A running job's sign of life (only while it is still started)."""
-        self.r.zadd(RUNNING_KEY, {job_id: time.time()}, xx=True)
+        self.r.zadd(_RUNNING_KEY, {job_id: time.time()}, xx=True)
 
     def stalled(self, older_than: float) -> list[str]:
         cutoff = time.time() - older_than
-        return [i.decode() for i in self.r.zrangebyscore(RUNNING_KEY, "-inf", cutoff)]
+        return [i.decode() for i in self.r.zrangebyscore(_RUNNING_KEY, "-inf", cutoff)]
 
     def requeue(self, job_id: str, older_than: float) -> bool:
         """started -> queued if the job showed no sign of life for older_than seconds."""
         now = time.time()
         done = self._requeue(
-            keys=[job_key(job_id), RUNNING_KEY, QUEUE_KEY, events_channel(job_id)],
+            keys=[_job_key(job_id), _RUNNING_KEY, _QUEUE_KEY, _events_channel(job_id)],
             args=[job_id, now - older_than, utcnow(), now],
         )
         return bool(done)
 
     def set_progress(self, job_id: str, percent: int) -> None:
         pipe = self.r.pipeline(transaction=False)
-        pipe.hset(job_key(job_id), "progress", percent)
-        pipe.publish(events_channel(job_id), json.dumps({"event": "progress", "progress": percent}))
+        pipe.hset(_job_key(job_id), "progress", percent)
+        event = json.dumps({"event": "progress", "progress": percent})
+        pipe.publish(_events_channel(job_id), event)
         pipe.execute()
 
     # --- queue and estimates ------------------------------------------------
     def queue_position(self, job_id: str) -> int | None:
-        rank = self.r.zrank(QUEUE_KEY, job_id)
+        rank = self.r.zrank(_QUEUE_KEY, job_id)
         return None if rank is None else rank + 1
 
     def jobs_ahead(self, job_id: str) -> list[str]:
-        rank = self.r.zrank(QUEUE_KEY, job_id)
+        rank = self.r.zrank(_QUEUE_KEY, job_id)
         if not rank:
             return []
-        return [i.decode() for i in self.r.zrange(QUEUE_KEY, 0, rank - 1)]
+        return [i.decode() for i in self.r.zrange(_QUEUE_KEY, 0, rank - 1)]
 
     def queued_durations(self, job_ids: list[str]) -> list[int]:
         """Durations of those jobs still queued, in one round trip."""
         pipe = self.r.pipeline(transaction=False)
         for job_id in job_ids:
-            pipe.hmget(job_key(job_id), "status", "duration")
+            pipe.hmget(_job_key(job_id), "status", "duration")
         return [
             int(duration)
             for status, duration in pipe.execute()
@@ -286,27 +296,84 @@ class JobStore:
         ]
 
     def queue_depth(self) -> int:
-        return self.r.zcard(QUEUE_KEY)
+        return self.r.zcard(_QUEUE_KEY)
+
+    def fleet(self, within: float = HEARTBEAT_WINDOW) -> tuple[int, int]:
+        """(queue depth, live workers) in one round trip."""
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zcard(_QUEUE_KEY)
+        pipe.zcount(_WORKERS_KEY, time.time() - within, "+inf")
+        depth, live = pipe.execute()
+        return int(depth), int(live)
 
     def record_runtime(self, duration: int, seconds: float) -> None:
-        key = RUNTIME_KEY.format(duration=duration)
+        key = _RUNTIME_KEY.format(duration=duration)
         pipe = self.r.pipeline()
         pipe.lpush(key, f"{seconds:.3f}")
         pipe.ltrim(key, 0, RUNTIME_HISTORY - 1)
         pipe.execute()
 
     def mean_runtime(self, duration: int) -> float | None:
-        values = self.r.lrange(RUNTIME_KEY.format(duration=duration), 0, -1)
+        values = self.r.lrange(_RUNTIME_KEY.format(duration=duration), 0, -1)
         return sum(float(v) for v in values) / len(values) if values else None
 
     def heartbeat(self, hostname: str) -> None:
-        self.r.zadd(WORKERS_KEY, {hostname: time.time()})
+        self.r.zadd(_WORKERS_KEY, {hostname: time.time()})
 
     def forget_worker(self, hostname: str) -> None:
-        self.r.zrem(WORKERS_KEY, hostname)
+        self.r.zrem(_WORKERS_KEY, hostname)
 
     def live_workers(self, within: float = HEARTBEAT_WINDOW) -> int:
-        return self.r.zcount(WORKERS_KEY, time.time() - within, "+inf")
+        return self.r.zcount(_WORKERS_KEY, time.time() - within, "+inf")
+
+    # --- live events ---------------------------------------------------------
+    def open_event_feed(self):
+        """A pub/sub connection subscribed to every job's events (read with job_event)."""
+        pubsub = self.r.pubsub()
+        pubsub.psubscribe(_EVENTS_PATTERN)
+        return pubsub
+
+    @staticmethod
+    def job_event(message: dict) -> tuple[str, dict] | None:
+        """(job id, event) from an event-feed message; None for anything malformed."""
+        channel = message["channel"]
+        channel = channel.decode() if isinstance(channel, bytes) else channel
+        try:
+            event = json.loads(message["data"])
+        except (TypeError, ValueError):
+            return None
+        if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+            return None
+        return channel.split(":", 1)[1], event
+
+    # --- retention sweep -------------------------------------------------------
+    def scan_records(self, fields: tuple[str, ...], batch: int = 500):
+        """Yield (job_id, {field: value or None}, ttl seconds or -1) for every record."""
+        cursor = 0
+        while True:
+            cursor, keys = self.r.scan(cursor, match=_RECORD_PATTERN, count=batch)
+            if keys:
+                pipe = self.r.pipeline(transaction=False)
+                for key in keys:
+                    pipe.hmget(key, *fields)
+                    pipe.ttl(key)
+                replies = pipe.execute()
+                for i, key in enumerate(keys):
+                    values = [v.decode() if v is not None else None for v in replies[2 * i]]
+                    record = dict(zip(fields, values, strict=True))
+                    yield key.decode().removeprefix("job:"), record, replies[2 * i + 1]
+            if cursor == 0:
+                return
+
+    def drop(self, job_id: str) -> None:
+        """Delete a record the sweep found dead (owner indexes prune themselves when listed)."""
+        pipe = self.r.pipeline()
+        pipe.delete(_job_key(job_id))
+        pipe.zrem(_QUEUE_KEY, job_id)
+        pipe.execute()
+
+    def expire_in(self, job_id: str, seconds: int) -> None:
+        self.r.expire(_job_key(job_id), max(1, int(seconds)))
 
     # --- encoding -------------------------------------------------------------
     @staticmethod

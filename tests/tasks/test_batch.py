@@ -97,7 +97,9 @@ def test_batch_reattaches_to_running_jobs(worker_pool, settings, tmp_path):
     assert "rerun to re-attach" in first.stdout
     assert not list(out.glob("*.wav"))
 
-    worker_pool.ensure()
+    # Slow jobs: still queued or running when the second run looks (a 200 ms
+    # worker could finish both before the batch process starts).
+    worker_pool.ensure(FIXED_ENGINE_MS="3000")
     second = run_batch(prompts, out)
     assert second.returncode == 0, second.stdout + second.stderr
     assert "re-attached" in second.stderr and "submitted" not in second.stderr

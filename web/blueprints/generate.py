@@ -51,7 +51,7 @@ def create():
         job_id=job_id,
         status=Status.QUEUED,
         estimated_wait=estimated_wait(jobs(), settings, job_id, params.duration),
-        queue_position=jobs().queue_position(job_id),
+        queue_position=record["queue_position"],
         seed=record["seed"],
     )
     response.status_code = 202

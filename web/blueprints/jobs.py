@@ -1,6 +1,5 @@
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, current_app, jsonify, request
 
-from tasks.app import app as celery_app
 from web.errors import ApiError
 from web.identity import session_owner
 from web.job_access import jobs, owned_job, public_job
@@ -36,7 +35,7 @@ def cancel_job(job_id: str):
     # The worker also checks the record before starting, so the revoke is only
     # a shortcut that spares it the message.
     try:
-        celery_app.control.revoke(job_id)
+        current_app.extensions["celery"].control.revoke(job_id)
     except Exception:
         pass
     return "", 204

@@ -14,8 +14,6 @@ depth and the number of live workers.
 
 from __future__ import annotations
 
-import os
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
@@ -30,11 +28,10 @@ from prometheus_client import (
     generate_latest,
 )
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
-from redis.backoff import NoBackoff
-from redis.retry import Retry
 
+from tasks.config.services import probe_job_store
 from tasks.jobs import metrics as job_metrics
-from tasks.jobs.store import HEARTBEAT_WINDOW, QUEUE_KEY, WORKERS_KEY
+from tasks.jobs.store import HEARTBEAT_WINDOW, JobStore
 
 bp = Blueprint("ops", __name__)
 
@@ -43,22 +40,11 @@ CHECK_TIMEOUT = 1.5  # seconds per dependency
 SUBMITTED = Counter("music_jobs_submitted_total", "Jobs accepted by POST /api/generate")
 CANCELED = Counter("music_jobs_canceled_total", "Jobs canceled through DELETE /api/jobs/{id}")
 
-_probe_clients: dict[str, redis.Redis] = {}
-_probe_lock = threading.Lock()
 _pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="ready-check")
 
 
-def probe_client() -> redis.Redis:
-    """A jobs-DB client that fails at once: no retries, one-second timeouts."""
-    url = current_app.config["SETTINGS"].redis_url_for("jobs")
-    with _probe_lock:
-        client = _probe_clients.get(url)
-        if client is None:
-            client = redis.Redis.from_url(
-                url, socket_connect_timeout=1, socket_timeout=1, retry=Retry(NoBackoff(), 0)
-            )
-            _probe_clients[url] = client
-        return client
+def probe_store() -> JobStore:
+    return probe_job_store(current_app.config["SETTINGS"])
 
 
 def _describe(exc: BaseException) -> str:
@@ -69,17 +55,17 @@ def _describe(exc: BaseException) -> str:
 # --- readiness ---------------------------------------------------------------
 @bp.get("/health/ready")
 def ready():
-    client = probe_client()
+    store = probe_store()
     storage = current_app.extensions["audio_storage"]
 
     def check_redis():
-        client.ping()
+        store.r.ping()
 
     def check_storage():
         storage.ping()
 
     def check_workers():
-        live = client.zcount(WORKERS_KEY, time.time() - HEARTBEAT_WINDOW, "+inf")
+        live = store.live_workers()
         if not live:
             raise RuntimeError(f"no worker sent a heartbeat in the last {HEARTBEAT_WINDOW:g}s")
         return live
@@ -128,17 +114,14 @@ def count_jobs(response):
 class RedisJobCollector:
     """Fleet-wide numbers read from Redis at scrape time."""
 
-    def __init__(self, client: redis.Redis) -> None:
-        self.client = client
+    def __init__(self, store: JobStore) -> None:
+        self.store = store
 
     def collect(self):
         up = GaugeMetricFamily("music_redis_up", "1 if the jobs Redis answered this scrape")
         try:
-            pipe = self.client.pipeline(transaction=False)
-            pipe.zcard(QUEUE_KEY)
-            pipe.zcount(WORKERS_KEY, time.time() - HEARTBEAT_WINDOW, "+inf")
-            depth, live = pipe.execute()
-            counts, hists = job_metrics.read(self.client)
+            depth, live = self.store.fleet()
+            counts, hists = job_metrics.read(self.store.r)
         except (redis.ConnectionError, redis.TimeoutError):
             up.add_metric([], 0)
             yield up
@@ -167,7 +150,7 @@ class RedisJobCollector:
 
 @bp.get("/metrics")
 def metrics():
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    if current_app.config["SETTINGS"].prometheus_multiproc_dir:
         from prometheus_client import multiprocess
 
         local = CollectorRegistry()
@@ -175,6 +158,6 @@ def metrics():
     else:
         local = REGISTRY
     fleet = CollectorRegistry(auto_describe=False)
-    fleet.register(RedisJobCollector(probe_client()))
+    fleet.register(RedisJobCollector(probe_store()))
     body = generate_latest(local) + generate_latest(fleet)
     return Response(body, content_type=CONTENT_TYPE_LATEST)
