@@ -44,8 +44,10 @@ def build_caption(prompt: str, genre: str | None = None) -> str:
 
 
 def _tag(name: str) -> str:
-    # Our tags are lowercase; ACE-Step's tutorial (docs/en/Tutorial.md, "Structure
-    # Tags") and training lyrics write them capitalised: [Verse], [Pre-Chorus].
+    # Our tags are lowercase; ACE-Step 1.5's own guide (docs/en/Tutorial.md,
+    # "Common Structure Tags") and its "[Instrumental]" marker are capitalised:
+    # [Verse], [Pre-Chorus]. (diffusers' docstring example writes "[verse]"; we
+    # follow the model authors.)
     return "[" + "-".join(part.capitalize() for part in name.split("-")) + "]"
 
 
