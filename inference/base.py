@@ -52,7 +52,13 @@ class Engine(Protocol):
     ) -> np.ndarray: ...
 
     def understand(
-        self, *, prompt: str, duration: int, genre: str | None = None, seed: int | None = None
+        self,
+        *,
+        prompt: str,
+        duration: int,
+        genre: str | None = None,
+        seed: int | None = None,
+        **song,  # the same song fields as generate
     ) -> dict: ...
 
     def describe(self) -> dict: ...

@@ -41,11 +41,16 @@ class FixedLatencyEngine:
     def describe(self) -> dict:
         return {"engine": self.name, "model": f"fixed-{self.latency_ms:g}ms"}
 
-    def understand(self, *, prompt, duration, genre=None, seed=None) -> dict:
-        return {"latency_ms": self.latency_ms}
+    def understand(self, *, prompt, duration, genre=None, seed=None, **song) -> dict:
+        check_inputs(prompt, duration, genre, seed, **song)
+        # Only the song fields a request gave, so a plain request's answer stays
+        # exactly {"latency_ms": ...}; the output never depends on them.
+        return {"latency_ms": self.latency_ms, **{k: v for k, v in song.items() if v is not None}}
 
-    def generate(self, *, prompt, duration, genre=None, seed=None, progress=None) -> np.ndarray:
-        check_inputs(prompt, duration, genre, seed)
+    def generate(
+        self, *, prompt, duration, genre=None, seed=None, progress=None, **song
+    ) -> np.ndarray:
+        check_inputs(prompt, duration, genre, seed, **song)
         rng = np.random.default_rng(resolve_seed(seed))
         for step in range(self.steps):
             time.sleep(self.latency_ms / 1000 / self.steps)

@@ -17,11 +17,7 @@ import time
 
 import numpy as np
 
-from inference.acestep.caption import (
-    INSTRUMENTAL_LANGUAGE,
-    INSTRUMENTAL_LYRICS,
-    build_caption,
-)
+from inference.acestep.caption import conditioning, is_sung
 from inference.acestep.settings import AceStepSettings
 from inference.base import (
     CHANNELS,
@@ -114,19 +110,35 @@ class AceStepEngine:
 
     # -- jobs ----------------------------------------------------------------
 
-    def understand(self, *, prompt, duration, genre=None, seed=None) -> dict:
-        check_inputs(prompt, duration, genre, seed)
+    def pipeline_kwargs(self, *, prompt, duration, genre=None, **song) -> dict:
+        """What ``generate`` hands the pipeline, less the per-call generator,
+        output and callback arguments: the text conditioning and the sampler."""
         s = self.settings
         return {
-            "caption": build_caption(prompt, genre),
-            "lyrics": INSTRUMENTAL_LYRICS,
-            "lyrics_mode": "instrumental",
-            "vocal_language": INSTRUMENTAL_LANGUAGE,
+            **conditioning(prompt, genre, **song),
+            "audio_duration": float(duration),
+            "num_inference_steps": s.steps,
+            "shift": s.shift,
+            "guidance_scale": s.guidance,
+        }
+
+    def understand(self, *, prompt, duration, genre=None, seed=None, **song) -> dict:
+        check_inputs(prompt, duration, genre, seed, **song)
+        kwargs = self.pipeline_kwargs(prompt=prompt, duration=duration, genre=genre, **song)
+        sung = is_sung(song.get("lyrics"), song.get("instrumental"))
+        return {
+            "caption": kwargs["prompt"],
+            "lyrics": kwargs["lyrics"],
+            "lyrics_mode": "lyrics" if sung else "instrumental",
+            "vocal_language": kwargs["vocal_language"],
+            "bpm": kwargs["bpm"],
+            "keyscale": kwargs["keyscale"],
+            "timesignature": kwargs["timesignature"],
             "duration": duration,
             "seed": seed,
-            "steps": s.steps,
-            "shift": s.shift,
-            "guidance": s.guidance,
+            "steps": kwargs["num_inference_steps"],
+            "shift": kwargs["shift"],
+            "guidance": kwargs["guidance_scale"],
             "sample_rate": SAMPLE_RATE,
         }
 
@@ -148,11 +160,14 @@ class AceStepEngine:
         genre: str | None = None,
         seed: int | None = None,
         progress: Progress | None = None,
+        **song,  # lyrics, instrumental, vocal_language, bpm, key, time_signature
     ) -> np.ndarray:
-        check_inputs(prompt, duration, genre, seed)
+        check_inputs(prompt, duration, genre, seed, **song)
         if self._pipe is None:
             raise RuntimeError("AceStepEngine.setup() must be called before generate()")
-        torch, pipe, steps = self._torch, self._pipe, self.settings.steps
+        torch, pipe = self._torch, self._pipe
+        kwargs = self.pipeline_kwargs(prompt=prompt, duration=duration, genre=genre, **song)
+        steps = kwargs["num_inference_steps"]
         # The generator lives on the execution device so a seed gives the same
         # noise regardless of offload mode.
         generator = torch.Generator(device=self._device).manual_seed(resolve_seed(seed))
@@ -166,13 +181,7 @@ class AceStepEngine:
         try:
             with torch.inference_mode():
                 audio = pipe(
-                    prompt=build_caption(prompt, genre),
-                    lyrics=INSTRUMENTAL_LYRICS,
-                    vocal_language=INSTRUMENTAL_LANGUAGE,
-                    audio_duration=float(duration),
-                    num_inference_steps=steps,
-                    shift=self.settings.shift,
-                    guidance_scale=self.settings.guidance,
+                    **kwargs,
                     generator=generator,
                     output_type="pt",
                     return_dict=False,

@@ -11,12 +11,15 @@ import argparse
 import sys
 import time
 
+from inference.song_args import add_song_arguments, song_fields
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m inference.acestep.smoke")
     parser.add_argument("duration", nargs="?", type=int, default=30, help="seconds of audio")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="optional path of a 16-bit WAV to write")
+    add_song_arguments(parser)
     args = parser.parse_args(argv)
 
     import torch
@@ -41,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         duration=args.duration,
         seed=args.seed,
         progress=steps.append,
+        **song_fields(args),
     )
     torch.cuda.synchronize()
     compute_s = time.perf_counter() - started

@@ -12,6 +12,7 @@ import time
 
 from inference.base import resolve_seed
 from inference.composer import ComposerEngine
+from inference.song_args import add_song_arguments, song_fields
 from inference.wav import write_wav
 
 
@@ -22,18 +23,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--genre")
     ap.add_argument("--seed", type=int)
     ap.add_argument("-o", "--output", default="out.wav")
+    add_song_arguments(ap)
     args = ap.parse_args(argv)
+    song = song_fields(args)
     engine = ComposerEngine()
     engine.setup()
     seed = resolve_seed(args.seed)
     try:
         plan = engine.understand(prompt=args.prompt, duration=args.duration, genre=args.genre,
-                                 seed=seed)
+                                 seed=seed, **song)
     except ValueError as exc:
         ap.error(str(exc))
     start = time.perf_counter()
     audio = engine.generate(prompt=args.prompt, duration=args.duration, genre=args.genre,
-                            seed=seed)
+                            seed=seed, **song)
     elapsed = time.perf_counter() - start
     write_wav(args.output, audio, engine.sample_rate)
     print(json.dumps(plan, indent=2))

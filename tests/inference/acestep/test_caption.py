@@ -1,4 +1,13 @@
-from inference.acestep.caption import INSTRUMENTAL_LYRICS, build_caption
+import pytest
+
+from inference.acestep.caption import (
+    INSTRUMENTAL_LYRICS,
+    build_caption,
+    build_lyrics,
+    build_timesignature,
+    conditioning,
+    is_sung,
+)
 
 
 def test_prompt_alone_is_the_caption():
@@ -29,3 +38,56 @@ def test_blank_genre_is_ignored():
 
 def test_instrumental_marker_is_acesteps():
     assert INSTRUMENTAL_LYRICS == "[Instrumental]"
+
+
+@pytest.mark.parametrize(
+    ("ours", "acesteps"), [("2/4", "2"), ("3/4", "3"), ("4/4", "4"), ("6/8", "6"), (None, None)]
+)
+def test_meter_is_named_by_its_numerator(ours, acesteps):
+    assert build_timesignature(ours) == acesteps
+
+
+def test_section_tags_are_capitalised_and_sections_spaced():
+    lyrics = "  [verse]\n  one line  \n\n\n[pre-chorus]\ntwo\n[CHORUS]\nthree\nfour\n[outro]"
+    assert build_lyrics(lyrics) == (
+        "[Verse]\none line\n\n[Pre-Chorus]\ntwo\n\n[Chorus]\nthree\nfour\n\n[Outro]"
+    )
+
+
+def test_untagged_lyrics_are_a_verse():
+    assert build_lyrics("hello\nworld") == "[Verse]\nhello\nworld"
+
+
+@pytest.mark.parametrize(
+    ("lyrics", "instrumental"), [(None, None), ("", None), ("  \n", False), (None, True)]
+)
+def test_no_lyrics_is_acesteps_instrumental_marker(lyrics, instrumental):
+    assert build_lyrics(lyrics, instrumental) == INSTRUMENTAL_LYRICS
+    assert not is_sung(lyrics, instrumental)
+
+
+def test_tag_only_lyrics_keep_their_form_but_sing_nothing():
+    assert build_lyrics("[intro]\n[instrumental]") == "[Intro]\n\n[Instrumental]"
+    assert not is_sung("[intro]\n[instrumental]")
+    assert conditioning("piano", lyrics="[intro]", vocal_language="fr")["vocal_language"] == (
+        "unknown"
+    )
+
+
+def test_conditioning_passes_values_in_acesteps_forms():
+    assert conditioning(
+        "piano",
+        "jazz",
+        lyrics="[bridge]\nla",
+        vocal_language="yue",
+        bpm=72,
+        key="Eb minor",
+        time_signature="6/8",
+    ) == {
+        "prompt": "jazz, piano",
+        "lyrics": "[Bridge]\nla",
+        "vocal_language": "yue",
+        "bpm": 72,
+        "keyscale": "Eb minor",
+        "timesignature": "6",
+    }
