@@ -42,3 +42,19 @@ def test_the_stage_clock_leaves_the_pipeline_as_it_found_it():
     clock.close()
     assert "decode" not in vars(pipe.vae)
     assert not pipe.transformer._forward_hooks and not pipe.transformer._forward_pre_hooks
+
+
+def test_invalid_audio_is_reported_not_fatal():
+    bench = gpu.Bench(torch, "tiny", steps=2, cuda=False)
+    with torch.no_grad():
+        bench.engine._pipe.transformer.proj_in_conv.weight.fill_(float("nan"))
+    d = bench.duration(1, repeats=1)
+    assert d["finite"] is False and d["same_seed_same_audio"] is False
+    assert d["total_s"] > 0 and d["denoise_s"] > 0
+    rows = gpu.rows({"device_total_gib": None, "total_s": 1.0, "sizes": {"tiny": {
+        "params": bench.params, "build_s": bench.build_s, "durations": {"1": d},
+        "batches": {}, "oom": {"simulated": True, "error": None, "next_job_ok": True}}}},
+        budget_s=60)
+    verdicts = {row["name"]: row.get("ok") for row in rows}
+    assert verdicts["tiny 1s finite, non-silent"] is False
+    assert verdicts["tiny OOM -> error, next job ok (simulated)"] is False
