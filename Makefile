@@ -8,7 +8,7 @@ export API_PORT ?= 8000
 export FLOWER_PORT ?= 5555
 GPU ?= 0
 
-.PHONY: run test install install-dev lint worker gpu-smoke bench drills clean
+.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ worker: install
 
 gpu-smoke: install
 	$(BIN)/python -m inference.acestep.smoke $(DURATION)
+
+# Real-size random-weight ACE-Step through the engine: speed, VRAM, batching, OOM
+# (on CUDA; without it, the tiny pipeline). SIZES="turbo xl-turbo" to choose.
+gpu-bench: install
+	$(BIN)/python -m bench.gpu $(if $(SIZES),--sizes $(SIZES))
+
+# Download the diffusers-format ACE-Step turbo pipeline into models/ and verify it.
+model: install
+	$(BIN)/python -m inference.acestep.prepare $(if $(REPO),--repo $(REPO))
 
 test: install-dev
 	@.ci/redis.sh ensure

@@ -3,7 +3,8 @@
 Lifecycle (one Celery worker process per GPU):
   * ``__init__`` - parent process, before fork: read settings, check the model
     directory. No torch import, no CUDA.
-  * ``setup``    - each child, once: load the pipeline onto its device.
+  * ``setup``    - each child, once: load the pipeline onto its device
+    (``from_pipeline`` adopts one built in memory instead: the GPU bench).
   * ``generate`` - one job at a time; OOM and bad audio become job errors and
     leave the engine usable for the next job.
 """
@@ -18,9 +19,9 @@ import time
 import numpy as np
 
 from inference.acestep.caption import conditioning, is_sung
+from inference.acestep.layout import check_audio_format
 from inference.acestep.settings import AceStepSettings
 from inference.base import (
-    CHANNELS,
     SAMPLE_RATE,
     EngineSetupError,
     OutOfMemoryError,
@@ -37,8 +38,8 @@ class AceStepEngine:
     name = "acestep"
     sample_rate = SAMPLE_RATE
 
-    def __init__(self) -> None:
-        self.settings = AceStepSettings.from_env()
+    def __init__(self, settings: AceStepSettings | None = None) -> None:
+        self.settings = settings or AceStepSettings.from_env()
         self._pipe = None
         self._torch = None
         self._device: str | None = None
@@ -57,6 +58,43 @@ class AceStepEngine:
         from diffusers import AceStepPipeline
 
         s = self.settings
+        device, dtype = self._placement(torch)
+        started = time.perf_counter()
+        try:
+            # `dtype=` is diffusers 0.42's name for the deprecated `torch_dtype=`;
+            # safetensors only, never a pickled checkpoint.
+            pipe = AceStepPipeline.from_pretrained(
+                str(s.model_dir), dtype=getattr(torch, dtype), local_files_only=True,
+                use_safetensors=True,
+            )
+        except Exception as exc:
+            raise EngineSetupError(
+                f"cannot load AceStepPipeline from ACESTEP_MODEL_DIR {str(s.model_dir)!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from exc
+        self._adopt(torch, pipe, device, dtype)
+        self.load_seconds = time.perf_counter() - started
+        log.info(
+            "ACE-Step loaded %s on %s/%s in %.1fs", s.model_id, device, dtype, self.load_seconds
+        )
+
+    @classmethod
+    def from_pipeline(cls, pipe, settings: AceStepSettings) -> AceStepEngine:
+        """An engine set up with an ``AceStepPipeline`` already built in memory.
+
+        Same checks, placement and job path as ``setup``; only the loading from
+        ``ACESTEP_MODEL_DIR`` is skipped (the GPU bench builds random-weight
+        pipelines at the real size straight on the GPU).
+        """
+        import torch
+
+        engine = cls(settings)
+        device, _ = engine._placement(torch)
+        engine._adopt(torch, pipe, device, str(pipe.transformer.dtype).removeprefix("torch."))
+        return engine
+
+    def _placement(self, torch) -> tuple[str, str]:
+        s = self.settings
         device = s.device or ("cuda" if torch.cuda.is_available() else "cpu")
         if device.startswith("cuda") and not torch.cuda.is_available():
             raise EngineSetupError(f"ACESTEP_DEVICE={device!r} but no CUDA device is available")
@@ -64,25 +102,17 @@ class AceStepEngine:
             raise EngineSetupError("ACESTEP_CPU_OFFLOAD=1 needs a CUDA device (ACESTEP_DEVICE)")
         # bf16 is what the turbo checkpoint ships in and A10G (Ampere) runs natively;
         # CPU kernels are only fast and complete in float32.
-        dtype = s.dtype or ("bfloat16" if device.startswith("cuda") else "float32")
+        return device, s.dtype or ("bfloat16" if device.startswith("cuda") else "float32")
 
-        started = time.perf_counter()
-        try:
-            # `dtype=` is diffusers 0.42's name for the deprecated `torch_dtype=`.
-            pipe = AceStepPipeline.from_pretrained(
-                str(s.model_dir), dtype=getattr(torch, dtype), local_files_only=True
-            )
-        except Exception as exc:
-            raise EngineSetupError(
-                f"cannot load AceStepPipeline from ACESTEP_MODEL_DIR {str(s.model_dir)!r}: "
-                f"{type(exc).__name__}: {exc}"
-            ) from exc
-        self._check_audio_format(pipe)
+    def _adopt(self, torch, pipe, device: str, dtype: str) -> None:
+        # 48 kHz stereo: the parent process checked vae/config.json; this is the
+        # same check on the VAE actually loaded.
+        check_audio_format(pipe.vae.config, f"ACESTEP_MODEL_DIR {str(self.settings.model_dir)!r}")
         for module in pipe.components.values():
             if isinstance(module, torch.nn.Module):
                 module.eval().requires_grad_(False)
         try:
-            if s.cpu_offload:
+            if self.settings.cpu_offload:
                 # Whole components move to the GPU only while they run.
                 pipe.enable_model_cpu_offload(device=device)
             else:
@@ -91,22 +121,7 @@ class AceStepEngine:
             raise EngineSetupError(f"cannot move ACE-Step to {device!r}: {exc}") from exc
         # Job progress goes through `progress`; a tqdm bar would only spam worker logs.
         pipe.set_progress_bar_config(disable=True)
-        self.load_seconds = time.perf_counter() - started
         self._torch, self._pipe, self._device, self._dtype = torch, pipe, device, dtype
-        log.info(
-            "ACE-Step loaded %s on %s/%s in %.1fs", s.model_id, device, dtype, self.load_seconds
-        )
-
-    def _check_audio_format(self, pipe) -> None:
-        # The service contract is 48 kHz stereo; a different VAE would silently
-        # produce audio at the wrong speed or channel count.
-        config = pipe.vae.config
-        if int(config.sampling_rate) != SAMPLE_RATE or int(config.audio_channels) != CHANNELS:
-            raise EngineSetupError(
-                f"ACESTEP_MODEL_DIR {str(self.settings.model_dir)!r}: VAE produces "
-                f"{config.sampling_rate} Hz x {config.audio_channels} channels, "
-                f"expected {SAMPLE_RATE} Hz x {CHANNELS}"
-            )
 
     # -- jobs ----------------------------------------------------------------
 
@@ -165,7 +180,7 @@ class AceStepEngine:
         check_inputs(prompt, duration, genre, seed, **song)
         if self._pipe is None:
             raise RuntimeError("AceStepEngine.setup() must be called before generate()")
-        torch, pipe = self._torch, self._pipe
+        torch = self._torch
         kwargs = self.pipeline_kwargs(prompt=prompt, duration=duration, genre=genre, **song)
         steps = kwargs["num_inference_steps"]
         # The generator lives on the execution device so a seed gives the same
@@ -180,13 +195,7 @@ class AceStepEngine:
         oom = None
         try:
             with torch.inference_mode():
-                audio = pipe(
-                    **kwargs,
-                    generator=generator,
-                    output_type="pt",
-                    return_dict=False,
-                    callback_on_step_end=on_step_end,
-                )[0]
+                audio = self._pipe_call(kwargs, generator, on_step_end)
                 # (batch, channels, samples) -> (samples, channels) float32 on the CPU.
                 audio = audio[0].float().transpose(0, 1).cpu().numpy()
         except RuntimeError as exc:  # torch.cuda.OutOfMemoryError is a RuntimeError
@@ -199,6 +208,23 @@ class AceStepEngine:
             self._recover_from_oom(oom)
             raise OutOfMemoryError()
         return check_audio(_fit_length(audio, duration * SAMPLE_RATE), duration)
+
+    def _pipe_call(self, kwargs: dict, generator, on_step_end=None, batch: int | None = None):
+        """One pipeline call with pipeline_kwargs() -> (batch, channels, samples).
+
+        ``batch`` repeats the job's texts: the GPU bench measures batching
+        through this; the worker sends one job per call.
+        """
+        if batch is not None:
+            kwargs = {**kwargs, "prompt": [kwargs["prompt"]] * batch,
+                      "lyrics": [kwargs["lyrics"]] * batch}
+        return self._pipe(
+            **kwargs,
+            generator=generator,
+            output_type="pt",
+            return_dict=False,
+            callback_on_step_end=on_step_end,
+        )[0]
 
     def _recover_from_oom(self, message: str) -> None:
         log.warning("ACE-Step ran out of memory; freeing cache: %s", message[:300])

@@ -7,7 +7,6 @@ the worker forks, where touching CUDA would poison the children.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import re
@@ -15,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from inference.acestep.layout import check_pipeline_dir
 from inference.base import EngineSetupError
 
 # Recommended ACE-Step 1.5 *turbo* defaults. Sources: diffusers 0.42.1
@@ -77,38 +77,7 @@ def check_model_dir(raw: str | None) -> Path:
             "pipeline directory (the one containing model_index.json)"
         )
     path = Path(raw.strip()).expanduser()
-    if not path.is_dir():
-        raise EngineSetupError(
-            f"ACESTEP_MODEL_DIR {str(path)!r} does not exist or is not a directory"
-        )
-    index_path = path / "model_index.json"
-    if not index_path.is_file():
-        raise EngineSetupError(f"ACESTEP_MODEL_DIR {str(path)!r} has no model_index.json")
-    try:
-        index = json.loads(index_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise EngineSetupError(f"{str(index_path)!r} is not readable JSON: {exc}") from exc
-    if not isinstance(index, dict) or index.get("_class_name") != "AceStepPipeline":
-        found = index.get("_class_name") if isinstance(index, dict) else None
-        raise EngineSetupError(
-            f"ACESTEP_MODEL_DIR {str(path)!r}: model_index.json describes {found!r}, "
-            "expected 'AceStepPipeline'"
-        )
-    # Every listed component (["library", "Class"], not [null, null]) is loaded
-    # from a folder of the same name.
-    missing = [
-        name
-        for name, spec in index.items()
-        if not name.startswith("_")
-        and isinstance(spec, list)
-        and any(spec)
-        and not (path / name).is_dir()
-    ]
-    if missing:
-        raise EngineSetupError(
-            f"ACESTEP_MODEL_DIR {str(path)!r} is missing component folder(s) "
-            f"{', '.join(missing)} listed in model_index.json"
-        )
+    check_pipeline_dir(path)
     return path
 
 
