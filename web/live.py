@@ -22,12 +22,18 @@ import threading
 import time
 
 import redis
+from prometheus_client import Gauge
 
 from tasks.jobs.store import JobStore
 
 log = logging.getLogger("web.live")
 
 RESYNC = {"event": "_resync"}
+# Per process (gunicorn worker), so a drill can watch every worker return to zero.
+OPEN_SUBSCRIPTIONS = Gauge(
+    "music_event_subscriptions", "Open job-event stream subscriptions in this process",
+    multiprocess_mode="liveall",
+)
 
 
 class Subscription:
@@ -78,6 +84,7 @@ class EventHub:
         sub = Subscription(self, job_id)
         with self._lock:
             self._listeners.setdefault(job_id, set()).add(sub)
+        OPEN_SUBSCRIPTIONS.inc()
         if not self._ready.wait(wait):
             self._remove(sub)
             raise redis.ConnectionError("live event feed unavailable")
@@ -90,10 +97,12 @@ class EventHub:
     def _remove(self, sub: Subscription) -> None:
         with self._lock:
             subs = self._listeners.get(sub.job_id)
-            if subs is not None:
-                subs.discard(sub)
-                if not subs:
-                    del self._listeners[sub.job_id]
+            if subs is None or sub not in subs:
+                return  # already closed
+            subs.discard(sub)
+            if not subs:
+                del self._listeners[sub.job_id]
+        OPEN_SUBSCRIPTIONS.dec()
 
     def _dispatch(self, job_id: str, event: dict) -> None:
         with self._lock:

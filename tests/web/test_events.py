@@ -250,3 +250,30 @@ def test_many_concurrent_streams_on_gevent_gunicorn(live_api, worker, settings):
     assert len(results) == 40
     for names in results.values():
         assert names[-1] == "finished", names
+
+
+def _open_subscriptions(client) -> float:
+    for line in client.get("/metrics").get_data(as_text=True).splitlines():
+        if line.startswith("music_event_subscriptions") and not line.startswith("#"):
+            return float(line.rsplit(" ", 1)[1])
+    raise AssertionError("no music_event_subscriptions gauge in /metrics")
+
+
+def test_head_and_unread_streams_release_their_subscription(client, no_worker):
+    """HEAD never iterates the body: the subscription must still be released."""
+    from web.job_access import jobs as current_jobs
+    from web.live import hub_for
+
+    job_id = submit(client)
+    with client.application.app_context():
+        hub = hub_for(current_jobs())
+    before, gauge_before = hub.listener_count(), _open_subscriptions(client)
+    for _ in range(50):
+        r = client.head(f"/api/jobs/{job_id}/events")
+        assert r.status_code == 200
+        r.close()
+    # A GET whose body is never read, closed by the client going away.
+    unread = client.get(f"/api/jobs/{job_id}/events", buffered=False)
+    unread.close()
+    assert hub.listener_count() == before
+    assert _open_subscriptions(client) == gauge_before

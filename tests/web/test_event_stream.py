@@ -1,0 +1,81 @@
+"""JobEventStream without a server: a fake subscription and a fake clock."""
+
+from __future__ import annotations
+
+from web.event_stream import JobEventStream
+from web.live import RESYNC
+
+
+class FakeSub:
+    def __init__(self, messages):
+        self.messages = list(messages)
+        self.closed = 0
+
+    def get(self, timeout):
+        return self.messages.pop(0) if self.messages else None
+
+    def close(self):
+        self.closed += 1
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        self.now += 1.0  # every look at the clock is a second later
+        return self.now
+
+
+def record(status, **extra):
+    return {"job_id": "abcdefgh1234", "status": status, "created_at": "t", "prompt": "p",
+            "duration": 30, "owner": "o", **extra}
+
+
+def make(messages, rec=None, fetch=None, max_seconds=1000.0):
+    sub = FakeSub(messages)
+    stream = JobEventStream(
+        sub, rec or record("queued", queue_position=2), fetch=fetch or (lambda _id: None),
+        wait_estimate=lambda _rec: 42, keepalive=15.0, max_seconds=max_seconds, clock=Clock(),
+    )
+    return stream, sub
+
+
+def events(chunks):
+    return [c.split("\n")[1].removeprefix("event: ") for c in chunks if c.startswith("id:")]
+
+
+def test_queued_started_progress_finished_then_closes():
+    started = record("started", progress=0)
+    stream, sub = make([
+        {"event": "started", "record": started},
+        {"event": "progress", "progress": 50},
+        {"event": "progress", "progress": 50},  # a repeat is not sent twice
+        {"event": "finished", "record": record("finished")},
+    ])
+    chunks = list(stream)
+    assert chunks[0].startswith("retry:")
+    assert events(chunks) == ["queued", "started", "progress", "finished"]
+    assert '"estimated_wait":42' in chunks[1]
+    assert sub.closed == 1
+
+
+def test_close_is_idempotent_and_needs_no_iteration():
+    stream, sub = make([])
+    stream.close()
+    stream.close()
+    assert sub.closed == 1
+
+
+def test_resync_rereads_and_a_vanished_job_ends_the_stream():
+    stream, sub = make([RESYNC], fetch=lambda _id: None)
+    chunks = list(stream)
+    assert chunks[-1] == ": job no longer exists\n\n"
+    assert sub.closed == 1
+
+
+def test_stream_ends_after_max_seconds_with_keepalives():
+    stream, _ = make([], max_seconds=40.0)
+    chunks = list(stream)
+    assert chunks[-1].startswith(": max stream duration")
+    assert any(c == ": keep-alive\n\n" for c in chunks)

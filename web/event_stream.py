@@ -1,0 +1,153 @@
+"""One client's server-sent event stream for one job, as a small testable object.
+
+`JobEventStream` turns the job's record and the live feed's messages into SSE
+text: an event for the current state first, then one per status change and
+progress step, keep-alive comments while nothing happens, and the end after a
+terminal state or `max_seconds`. It owns its live-feed subscription and
+releases it in `close()`, which is idempotent and also registered with the
+HTTP response: a HEAD request or a client that disconnects before the body is
+read never starts the generator, and must not leak the subscription.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+
+from tasks.jobs.status import TERMINAL, Status
+from web.job_access import public_job
+from web.live import RESYNC
+
+QUEUE_POLL_SECONDS = 3.0  # queue position changes are not published: re-check this often
+RETRY_MS = 3000
+
+
+def sse(event: str, data: dict, event_id: int) -> str:
+    return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+class JobEventStream:
+    def __init__(
+        self,
+        sub,
+        record: dict,
+        *,
+        fetch: Callable[[str], dict | None],
+        wait_estimate: Callable[[dict], int],
+        keepalive: float,
+        max_seconds: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sub = sub
+        self.record = record
+        self.job_id = record["job_id"]
+        self.fetch = fetch  # job id -> record (or None once it is gone)
+        self.wait_estimate = wait_estimate  # record -> seconds, for the first queued event
+        self.keepalive = keepalive
+        self.max_seconds = max_seconds
+        self.clock = clock
+        self.sent = {"status": None, "progress": -1, "queue_position": None}
+        self.counter = 0
+        self.closed = False
+
+    # --- events ------------------------------------------------------------------
+    def state_event(self, record: dict | None) -> str | None:
+        """An event for the record's state, or None if the client has seen it."""
+        if record is None:  # deleted (expired) under us: nothing more will come
+            return None
+        view = public_job(record)
+        status, sent = view["status"], self.sent
+        if status == Status.QUEUED:
+            if sent["status"] == Status.QUEUED and sent["queue_position"] == view.get(
+                "queue_position"
+            ):
+                return None
+            if sent["status"] is None:
+                # The page counts this down; later events carry the new position.
+                view["estimated_wait"] = self.wait_estimate(record)
+        elif status == sent["status"]:
+            if status != Status.STARTED or view.get("progress", 0) <= sent["progress"]:
+                return None
+            return self.progress_event(view["progress"], view)
+        sent.update(
+            status=status,
+            progress=view.get("progress", -1),
+            queue_position=view.get("queue_position"),
+        )
+        return self._emit(status, view)
+
+    def progress_event(self, percent: int, view: dict | None = None) -> str | None:
+        if self.sent["status"] != Status.STARTED or percent <= self.sent["progress"]:
+            return None
+        self.sent["progress"] = percent
+        data = dict(view) if view else {"job_id": self.job_id, "status": Status.STARTED}
+        data["progress"] = percent
+        return self._emit("progress", data)
+
+    def on_message(self, message) -> str | None:
+        """SSE text for one live-feed message (None: nothing new for this client)."""
+        if message is RESYNC or message.get("event") != "progress":
+            # The hub read the record once for all of this job's streams.
+            record = message["record"] if "record" in message else self.fetch(self.job_id)
+            if record is None:
+                raise _Gone()
+            return self.state_event(record)
+        progress = message.get("progress")
+        return self.progress_event(progress) if isinstance(progress, int) else None
+
+    def _emit(self, name: str, data: dict) -> str:
+        self.counter += 1
+        return sse(name, data, self.counter)
+
+    # --- the body ----------------------------------------------------------------
+    def __iter__(self) -> Iterator[str]:
+        try:
+            yield from self._body()
+        finally:
+            self.close()
+
+    def _body(self) -> Iterator[str]:
+        started = last_sent = last_queue_check = self.clock()
+        yield f"retry: {RETRY_MS}\n\n"
+        first = self.state_event(self.record)
+        if first:
+            yield first
+        while self.sent["status"] not in TERMINAL:
+            now = self.clock()
+            if now - started >= self.max_seconds:
+                yield ": max stream duration reached; reconnect for more\n\n"
+                return
+            queued = self.sent["status"] == Status.QUEUED
+            wait = min(
+                self.keepalive - (now - last_sent),
+                self.max_seconds - (now - started),
+                QUEUE_POLL_SECONDS if queued else self.keepalive,
+            )
+            message = self.sub.get(timeout=wait)
+            out = None
+            if message is None:
+                if queued and self.clock() - last_queue_check >= QUEUE_POLL_SECONDS:
+                    last_queue_check = self.clock()
+                    out = self.state_event(self.fetch(self.job_id))
+            else:
+                try:
+                    out = self.on_message(message)
+                except _Gone:
+                    yield ": job no longer exists\n\n"
+                    return
+            if out:
+                yield out
+                last_sent = self.clock()
+            elif self.clock() - last_sent >= self.keepalive:
+                yield ": keep-alive\n\n"
+                last_sent = self.clock()
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.sub.close()
+
+
+class _Gone(Exception):
+    """The job's record vanished while the stream was open."""
