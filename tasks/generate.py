@@ -123,8 +123,9 @@ def jobs_retrying(jobs, job_id: str) -> None:
     # because Redis itself may be what failed.
     try:
         jobs.update(job_id, retrying="1")
-    except Exception:
-        pass
+    except Exception as exc:
+        # The redelivery then counts as one lost worker: at worst one of the 3.
+        log.warning("could not mark the retry (%s)", exc, extra={"job_id": job_id})
 
 
 def _run(jobs, job_id, params, settings) -> dict:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import current_app
 
+from tasks.jobs.params import JobParams
 from tasks.jobs.status import Status
 from tasks.jobs.store import JOB_ID_RE, JobStore
 from web.errors import ApiError
@@ -16,10 +17,7 @@ _PUBLIC = (
     "enqueued_at",
     "started_at",
     "finished_at",
-    "prompt",
-    "duration",
-    "genre",
-    "seed",
+    *JobParams.names(),
     "engine",
     "model",
 )

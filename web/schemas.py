@@ -1,0 +1,78 @@
+"""The API's JSON bodies as pydantic models: the OpenAPI document's schemas come from here.
+
+The request schema *is* the job contract (`JobParams`); the job view repeats
+its fields from it, so a new job field appears in requests, responses and the
+document without being written again.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, create_model
+
+from tasks.jobs.params import JobParams
+from tasks.jobs.status import Status
+
+
+class Error(BaseModel):
+    detail: str
+
+
+class Accepted(BaseModel):
+    job_id: str
+    status: Literal["queued"]
+    estimated_wait: int = Field(ge=0, description="seconds")
+    queue_position: int | None = Field(default=None, ge=1)
+    seed: int
+
+
+class _JobBase(BaseModel):
+    # The view grows with the record (e.g. what the engine understood); clients
+    # must ignore what they do not know.
+    model_config = ConfigDict(extra="allow")
+
+    job_id: str
+    status: Status
+    created_at: str
+    enqueued_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    engine: str | None = None
+    model: str | None = None
+    queue_position: int | None = None
+    progress: int | None = Field(default=None, ge=0, le=100)
+    audio_url: str | None = None
+    expired: bool | None = None
+    error: str | None = None
+    understood: dict[str, Any] | None = None
+
+
+# Every input field, as the job shows it back (optional: old records may lack new ones).
+Job = create_model(
+    "Job",
+    __base__=_JobBase,
+    **{name: (field.annotation | None, None) for name, field in JobParams.model_fields.items()},
+)
+
+
+class JobList(BaseModel):
+    jobs: list[Job]  # type: ignore[valid-type]
+    total: int
+    offset: int
+    limit: int
+
+
+def component_schemas() -> dict:
+    """components.schemas for the OpenAPI 3.1 document (JSON Schema 2020-12 dialect)."""
+    schemas: dict = {}
+    models = {"GenerateRequest": JobParams, "Error": Error, "Accepted": Accepted,
+              "Job": Job, "JobList": JobList}
+    for name, model in models.items():
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        for inner, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(inner, definition)
+        schema["title"] = name
+        schemas[name] = schema
+    schemas["Status"] = schemas.pop("Status", {"type": "string", "enum": list(Status)})
+    return schemas
