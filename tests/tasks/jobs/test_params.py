@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from tasks.jobs.params import InvalidParams, JobParams, validate
 
@@ -50,7 +51,7 @@ def test_a_record_round_trips_and_its_other_fields_are_ignored():
 
 def test_params_are_frozen():
     params = validate(prompt="jazz")
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         params.prompt = "rock"
 
 
