@@ -12,11 +12,12 @@ in torch (nor numpy: see __getattr__).
 from __future__ import annotations
 
 import importlib
-import os
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from inference.contract import CHANNELS, SAMPLE_RATE, check_inputs
 from inference.errors import EngineError, EngineSetupError, InvalidAudioError, OutOfMemoryError
+from inference.settings import ENGINE_NAMES, EngineSettings
 
 if TYPE_CHECKING:
     from inference.base import Engine
@@ -36,24 +37,24 @@ __all__ = [
     "ENGINE_NAMES",
 ]
 
-# name -> "module:factory"; each factory takes no arguments and reads its own
-# settings from the environment.
+# name -> "module:factory"
 _REGISTRY = {
     "composer": "inference.composer:ComposerEngine",
     "acestep": "inference.acestep:AceStepEngine",
     "fixed": "inference.fixed:FixedLatencyEngine",
 }
-ENGINE_NAMES = ("auto", *_REGISTRY)
 
 
-def resolve_name(name: str | None = None) -> str:
-    """Map "auto"/None to a concrete engine name using the environment."""
-    name = (name or os.environ.get("ENGINE") or "auto").strip().lower()
-    if name == "auto":
-        return "acestep" if os.environ.get("ACESTEP_MODEL_DIR") else "composer"
-    if name not in _REGISTRY:
-        raise ValueError(f"`ENGINE` must be one of {', '.join(ENGINE_NAMES)}, got {name!r}")
-    return name
+def resolve_name(name: str | None = None, settings: EngineSettings | None = None) -> str:
+    """Map "auto"/None to a concrete engine name using the engine settings."""
+    settings = settings or EngineSettings.from_env()
+    if name is not None:
+        settings = replace(settings, engine=name.strip().lower())
+        if settings.engine not in ENGINE_NAMES:
+            raise ValueError(
+                f"`ENGINE` must be one of {', '.join(ENGINE_NAMES)}, got {settings.engine!r}"
+            )
+    return settings.engine_name()
 
 
 def __getattr__(name: str):
@@ -66,7 +67,11 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'inference' has no attribute {name!r}")
 
 
-def get_engine(name: str | None = None) -> Engine:
-    module_name, _, attr = _REGISTRY[resolve_name(name)].partition(":")
+def get_engine(name: str | None = None, settings: EngineSettings | None = None) -> Engine:
+    settings = settings or EngineSettings.from_env()
+    name = resolve_name(name, settings)
+    module_name, _, attr = _REGISTRY[name].partition(":")
     factory = getattr(importlib.import_module(module_name), attr)
+    if name == "fixed":
+        return factory(latency_ms=settings.fixed_latency_ms, steps=settings.fixed_steps)
     return factory()

@@ -9,7 +9,6 @@ engine can, so failure paths are testable end to end.
 
 from __future__ import annotations
 
-import os
 import time
 
 import numpy as np
@@ -21,6 +20,7 @@ from inference.base import (
     check_inputs,
     resolve_seed,
 )
+from inference.settings import EngineSettings
 
 
 class FixedLatencyEngine:
@@ -28,10 +28,9 @@ class FixedLatencyEngine:
     sample_rate = SAMPLE_RATE
 
     def __init__(self, latency_ms: float | None = None, steps: int | None = None) -> None:
-        self.latency_ms = float(
-            os.environ.get("FIXED_ENGINE_MS", "50") if latency_ms is None else latency_ms
-        )
-        self.steps = int(os.environ.get("FIXED_ENGINE_STEPS", "4") if steps is None else steps)
+        defaults = EngineSettings()  # get_engine() passes the configured values
+        self.latency_ms = float(defaults.fixed_latency_ms if latency_ms is None else latency_ms)
+        self.steps = int(defaults.fixed_steps if steps is None else steps)
         if self.latency_ms < 0 or self.steps < 1:
             raise ValueError("`FIXED_ENGINE_MS` must be >= 0 and `FIXED_ENGINE_STEPS` >= 1")
 

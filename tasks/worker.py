@@ -21,12 +21,15 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from inference import Engine, EngineSetupError, get_engine, resolve_name
+from inference import Engine, EngineSetupError, get_engine
+from inference.settings import EngineSettings
 from tasks.config.services import job_store
 
 log = logging.getLogger("tasks.worker")
 
 _engine: Engine | None = None
+# Read once in the parent (before fork); pool children inherit the object.
+_engine_settings: EngineSettings | None = None
 _hostname: str | None = None
 # Shared with the pool children (created before fork) so a child whose model
 # failed to load can make the whole worker exit non-zero.
@@ -46,11 +49,18 @@ def check_engine_config(sender=None, **_):
     try:
         # Constructing an engine validates its settings and files without
         # touching the GPU.
-        get_engine()
+        get_engine(settings=engine_settings())
     except (EngineSetupError, ValueError) as exc:
         _refuse_to_start(str(exc))
         raise SystemExit(1) from None
-    log.info("engine configured: %s", resolve_name())
+    log.info("engine configured: %s", engine_settings().engine_name())
+
+
+def engine_settings() -> EngineSettings:
+    global _engine_settings
+    if _engine_settings is None:
+        _engine_settings = EngineSettings.from_env()
+    return _engine_settings
 
 
 @worker_process_init.connect
@@ -69,7 +79,7 @@ def current_engine() -> Engine:
     """The process's engine, set up on first use (solo pool has no process init)."""
     global _engine
     if _engine is None:
-        engine = get_engine()
+        engine = get_engine(settings=engine_settings())
         engine.setup()
         _engine = engine
         log.info("engine ready: %s", engine.describe())
