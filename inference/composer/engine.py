@@ -82,13 +82,15 @@ def _notes_for(plan: Plan, part, bars: list[form.Bar], rng) -> list:
     answer = any(p.role == "answer" for p in plan.parts)
     if part.role == "melody":
         active = ("verse", "bridge") if answer else ("verse", "chorus", "bridge")
+        active = (*active, "pre-chorus", "instrumental")  # the lead takes the break
         if r.genre == "ambient":  # no song form to wait for: the chimes start at once
             active = (*active, "intro")
         return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
-                            st.melody_density, rng, active)
+                            st.melody_density, rng, active, skip_sung=plan.vocals)
     if part.role == "answer":
         return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
-                            st.melody_density, rng, ROLE_SECTIONS["answer"])
+                            st.melody_density, rng, ROLE_SECTIONS["answer"],
+                            skip_sung=plan.vocals)
     if part.role == "sparkle":
         return parts.melody(bars, r.genre, r.mode, r.tonic, "bells", 1.0, 0.3, rng,
                             ROLE_SECTIONS["sparkle"])
@@ -103,7 +105,7 @@ def _notes_for(plan: Plan, part, bars: list[form.Bar], rng) -> list:
 def _bars(plan: Plan, seed: int, key: int) -> list[form.Bar]:
     r = plan.reading
     return form.bars(plan.style, r.mode, r.tonic, list(plan.sections), _rng(seed, key, "form"),
-                     plan.meter)
+                     plan.meter, plan.sources.get("key") == "request")
 
 
 def _vocals(plan: Plan, bars: list[form.Bar], seed: int, key: int):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass
 
 import numpy as np
@@ -90,9 +91,18 @@ def sections(n_bars: int, unit: int) -> list[Section]:
     return out
 
 
-def choose_progressions(style: Style, mode: str, tonic: int, rng: np.random.Generator) -> dict:
-    """Verse, chorus and bridge progressions; contrast comes from picking different ones."""
+def choose_progressions(style: Style, mode: str, tonic: int, rng: np.random.Generator,
+                        tonal: bool = False) -> dict:
+    """Verse, chorus and bridge progressions; contrast comes from picking different ones.
+
+    ``tonal``: a key was asked for, so only progressions that start on the
+    tonic chord of that mode (they state the key at every section start)."""
     options = list(style.progressions.get(mode) or style.progressions["major"])
+    if tonal:
+        home = "i" if mode == "minor" else "I"
+        options = [p for p in options if re.match(rf"{home}(?![iIvV])", p)] or options
+        if mode == "minor":
+            options = [_dominant_ending(p) for p in options]
     order = rng.permutation(len(options))
     pick = [options[i] for i in order]
     verse = pick[0]
@@ -103,9 +113,18 @@ def choose_progressions(style: Style, mode: str, tonic: int, rng: np.random.Gene
     return {k: progression(v, tonic) for k, v in table.items()}
 
 
+def _dominant_ending(prog: str) -> str:
+    """End a minor progression on the major V: its leading tone is what tells
+    a minor key from its relative major (i bVI bIII bVII is both)."""
+    chords = prog.split()
+    if any(re.fullmatch(r"V[79]?", c) for c in chords):
+        return prog
+    return " ".join([*chords[:-1], "V7" if "7" in chords[-1] else "V"])
+
+
 def bars(style: Style, mode: str, tonic: int, form: list[Section], rng,
-         meter: Meter = COMMON) -> list[Bar]:
-    progs = choose_progressions(style, mode, tonic, rng)
+         meter: Meter = COMMON, tonal: bool = False) -> list[Bar]:
+    progs = choose_progressions(style, mode, tonic, rng, tonal)
     tonic_chord = parse_roman("i" if mode == "minor" else "I", tonic)
     per = style.bars_per_chord
     chords: list[tuple[Chord, Section, int]] = []

@@ -40,12 +40,10 @@ def bass(bar: Bar, style: str, rng, bars: list[Bar]) -> list[Note]:
         if bar.bar_in_section % 2 == 0 or bar.chord.root != bars[bar.index - 1].chord.root:
             return [(s, beats * (2 if bar.index + 1 < len(bars) else 1) * 0.98, root, v)]
         return []
-    if style in ("eighths", "boogie", "pump"):
+    if style in ("eighths", "boogie"):
         out = []
         for k in range(bar.meter.eighths):
             pos = k / 2
-            if style == "pump" and pos in _pulses(bar):
-                continue  # the pump plays between the kicks
             acc = 1.0 if pos == 0 else 0.85 if pos % bar.meter.pulse == 0 else 0.7
             out.append((s + pos, 0.42, root, v * acc))
         return out

@@ -286,7 +286,7 @@ def arpeggio(bars: list[Bar], rng, lo: int = 60) -> list[Note]:
         elif pattern == 2:
             tones = [tones[i] for i in (0, 2, 1, 3, 2, 4) if i < len(tones)]
         for k in range(int(round(bar.beats * 4))):
-            acc = 1.0 if k % 4 == 0 else 0.75
+            acc = 1.0 if k / 4 % bar.meter.pulse == 0 else 0.75
             vel = (0.45 + 0.3 * bar.lift) * acc
             notes.append((bar.start + k / 4, 0.22, tones[k % len(tones)], vel))
     return notes

@@ -25,7 +25,7 @@ FORMANTS = {"a": (780, 1220, 2600), "e": (520, 1850, 2550), "i": (320, 2250, 300
 BANDWIDTHS = (80, 100, 160)
 ATTACK = {"plosive": 0.012, "fricative": 0.02, "": 0.02, "voiced": 0.04}
 RELEASE = 0.06
-ARTICULATION = 0.9  # share of a note's slot that is voiced; the rest is the gap between syllables
+ARTICULATION = 0.85  # share of a note's slot that is voiced; the gap is where a consonant goes
 _WRAP = 2.0**32
 
 
@@ -76,12 +76,12 @@ def render(notes: list[SungNote], total: int, tempo: float, swing: float, rng) -
     bursts = _bursts(rng)
     breath = (signal.sosfilt(signal.butter(1, 1200, "highpass", fs=SR, output="sos"),
                              rng.standard_normal(2 * SR)) * 0.05).astype(np.float32)
-    rel = int(RELEASE * SR)
-    ramp = _release_ramp(rel)
     for note, t0 in zip(notes, starts, strict=True):
         s0 = max(0, int(round(t0 * SR)))
-        held = int(note.length * 60.0 / tempo * ARTICULATION * SR)
-        n = min(held + rel, total - s0)
+        span = int(note.length * 60.0 / tempo * ARTICULATION * SR)
+        rel = min(int(RELEASE * SR), span // 3)
+        held = span - rel
+        n = min(span, total - s0)
         if n <= rel:
             continue
         f = hz(note.pitch) * 2 ** (rng.normal(0, 4) / 1200)
@@ -90,7 +90,7 @@ def render(notes: list[SungNote], total: int, tempo: float, swing: float, rng) -
         attack = int(ATTACK[note.onset] * SR)
         y[:attack] *= np.linspace(0, 1, attack, dtype=np.float32)
         k = min(held, n)
-        y[k:] *= ramp[: n - k]
+        y[k:] *= _release_ramp(rel)[: n - k]
         out[s0:s0 + n] += y
         burst = bursts.get(note.onset)
         if burst is not None:
