@@ -94,11 +94,15 @@ def drum_pattern(pattern: dict[str, str], bar: Bar, variant: str) -> dict[str, s
     if bar.meter.name == "2/4":  # two beats of the 4/4 groove are already a 2/4 groove
         return {drum: hits[:steps] for drum, hits in pattern.items()}
     pulses = [int(round(p * 4)) for p in _pulses(bar)]
+    backbeat = any(d in BACKBEATS and ("o" in h or "x" in h) for d, h in pattern.items())
     out: dict[str, str] = {}
     for drum, hits in pattern.items():
         row = ["."] * steps
         if drum in KICKS:
             row[0] = "x"
+            if bar.meter.mid and not backbeat:  # no snare to mark 6/8's second pulse
+                for p in pulses[1:]:
+                    row[p] = "o"
         elif drum in BACKBEATS:
             # the backbeat answers on the other pulses; ghosted in 3/4 so the
             # downbeat stays the strongest hit of the bar

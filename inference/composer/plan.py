@@ -151,6 +151,9 @@ def make_plan(prompt: str, duration: int, genre: str | None = None, *, lyrics=No
     want_drums = "drums" in named or (
         style.drums is not None and "drums" not in r.excluded and not quiet
         and (style.name != "cinematic" or r.energy >= 0.7 or r.epic))
+    # an asked-for tempo or meter is kept audible: a kit unless drums were refused
+    asked = bpm is not None or time_signature is not None
+    want_drums = want_drums or (asked and "drums" not in r.excluded)
     drums = (style.drums or "soft") if want_drums else None
     tonal = [i for i in named if i != "drums"]
 
