@@ -17,8 +17,10 @@ from functools import cache
 from inference.composer.form import Section
 
 VOWELS = "aeiouy"
-# Vowel letters of other alphabets, as the Latin vowel they are sung like.
-_FOREIGN = str.maketrans("аеёиоуыэюяαεηιουω", "aeoiouieuaaeiiouo")
+# Vowel letters of other alphabets as the Latin vowel they are sung like; the
+# iotated Cyrillic ones start a syllable of their own even after a vowel (мо-я).
+_FOREIGN = str.maketrans({**dict(zip("аиоуыэαεηιουω", "aiouieaeiiouo", strict=True)),
+                          "е": "je", "ё": "jo", "ю": "ju", "я": "ja"})
 # The vowel a group of vowel letters is sung on (first match wins).
 _GROUP_VOWEL = (("ee", "i"), ("ea", "i"), ("ie", "i"), ("ey", "i"), ("oo", "u"), ("ou", "u"),
                 ("ew", "u"), ("ue", "u"), ("ai", "e"), ("ay", "e"), ("ei", "e"), ("oa", "o"),

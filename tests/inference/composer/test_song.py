@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from inference.composer import ComposerEngine
+from inference.composer.lyrics import syllables
 from inference.contract import key_parts
 from tests.inference.composer.analysis import (
     SR,
@@ -231,3 +235,37 @@ def test_song_renders_are_deterministic_and_fields_change_them():
                            key=None, time_signature=None, instrumental=None,
                            vocal_language=None)
     assert plain.tobytes() == same.tobytes()
+
+
+@pytest.mark.parametrize(("line", "count"), [
+    ("The city lights are fading slow", 8), ("I'm loved, you wanted little times", 8),
+    ("every heaven piano", 8), ("rises like a lion", 6), ("hmm", 1),
+    ("東京の夜", 4), ("любовь моя", 4), ("Canción de amor", 5),
+])
+def test_syllable_counter(line, count):
+    assert len(syllables(line)) == count
+    assert all(s.vowel in "aeiou" for s in syllables(line))
+
+
+def test_lyrics_longer_than_the_piece_lose_their_last_lines():
+    lyrics = "[verse]\n" + "\n".join(f"line number {i} goes on" for i in range(40))
+    info = ENGINE.understand(prompt="pop", duration=20, lyrics=lyrics)
+    (sung,) = [s for s in info["sections"] if s["lines"]]
+    assert sung["lines"][0] == "line number 0 goes on"
+    assert sung["line_count"] + info["lines_dropped"] == 40 and info["lines_dropped"] > 20
+    notes, _ = ENGINE.vocal_stem(prompt="pop", duration=20, lyrics=lyrics)
+    assert notes and max(n.start for n in notes) * 60 / info["tempo"] < 20
+
+
+def test_cli_takes_the_song_fields(tmp_path: Path):
+    (tmp_path / "song.txt").write_text("[verse]\nhello hello\n[chorus]\nsing along now\n")
+    proc = subprocess.run(
+        [sys.executable, "-m", "inference.composer", "folk song", "--duration", "6", "--seed", "2",
+         "--lyrics-file", str(tmp_path / "song.txt"), "--bpm", "96", "--key", "d MINOR",
+         "--time-signature", "6/8", "-o", str(tmp_path / "x.wav")],
+        capture_output=True, text=True, timeout=120, cwd=Path(__file__).resolve().parents[3])
+    assert proc.returncode == 0, proc.stderr
+    info = json.loads(proc.stdout)
+    assert (info["tempo"], info["key"], info["mode"], info["time_signature"]) == (
+        96, "D", "minor", "6/8")
+    assert info["vocals"] and (tmp_path / "x.wav").stat().st_size > 6 * SR * 4
