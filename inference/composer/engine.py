@@ -34,7 +34,11 @@ class ComposerEngine:
         return {"engine": self.name, "model": "composer-1", "sample_rate": SR,
                 "loudness_lufs": TARGET_LUFS, "ceiling_dbfs": CEILING_DBFS}
 
-    def understand(self, *, prompt, duration, genre=None, seed=None, **song) -> dict:
+    def understand(self, *, prompt, duration, genre=None, seed=None, lyrics=None,
+                   instrumental=None, vocal_language=None, bpm=None, key=None,
+                   time_signature=None) -> dict:
+        song = {"lyrics": lyrics, "instrumental": instrumental, "vocal_language": vocal_language,
+                "bpm": bpm, "key": key, "time_signature": time_signature}
         check_inputs(prompt, duration, genre, seed, **song)
         out = make_plan(prompt, duration, genre, **song).summary()
         out["loudness_lufs"] = TARGET_LUFS
@@ -42,10 +46,13 @@ class ComposerEngine:
             out["seed"] = seed
         return out
 
-    def generate(self, *, prompt, duration, genre=None, seed=None, progress=None,
-                 **song) -> np.ndarray:
-        """``song``: lyrics, instrumental, vocal_language, bpm, key, time_signature
-        (see inference.contract.check_inputs); None leaves each to the prompt."""
+    def generate(self, *, prompt, duration, genre=None, seed=None, progress=None, lyrics=None,
+                 instrumental=None, vocal_language=None, bpm=None, key=None,
+                 time_signature=None) -> np.ndarray:
+        """The song fields are as inference.contract.check_inputs takes them;
+        None leaves each to the prompt."""
+        song = {"lyrics": lyrics, "instrumental": instrumental, "vocal_language": vocal_language,
+                "bpm": bpm, "key": key, "time_signature": time_signature}
         check_inputs(prompt, duration, genre, seed, **song)
         seed = resolve_seed(seed)
         plan = make_plan(prompt, duration, genre, **song)
