@@ -7,6 +7,7 @@ later together with everything else.
 
 from __future__ import annotations
 
+from inference.composer import odd
 from inference.composer.form import Bar
 
 Hit = tuple[float, str, float]
@@ -71,6 +72,10 @@ _TURN = {"rock": [(3.5, "kick", 0.7), (3.75, "snare", 0.4)],
          "techno": [(3.5, "open", 0.7)], "shuffle": [(3.5, "snare", 0.45)]}
 
 
+# Sections whose first downbeat gets a crash.
+CRASH_INTO = ("chorus", "verse", "pre-chorus", "instrumental")
+
+
 def _variant(style: str, bar: Bar) -> str | None:
     if bar.section == "intro":
         # electronic intros keep the kick so DJs (and tempo trackers) lock on
@@ -91,16 +96,19 @@ def drums(bars: list[Bar], style: str, energy: float, rng) -> list[Hit]:
                 hits += _fill(bar, style, 0.6)
             continue
         pattern = PATTERNS[style][variant]
+        if bar.meter.name != "4/4":
+            pattern = odd.drum_pattern(pattern, bar, variant)
+        last = bar.beats - 1  # where the bar's last beat starts
         fill = bar.last_of_section and bar.section_bars >= 4 and style != "techno"
         for drum, steps in pattern.items():
             for k, ch in enumerate(steps):
-                if ch == "." or (fill and k >= 12 and drum != "kick"):
+                if ch == "." or (fill and k >= 4 * last and drum != "kick"):
                     continue
                 vel = _LEVEL[ch] * (0.7 + 0.3 * energy) * rng.uniform(0.88, 1.0)
                 if ch == "g" and rng.random() < 0.25:  # ghost notes come and go
                     continue
                 hits.append((bar.start + k / 4, drum, vel))
-        if bar.bar_in_section == 0 and bar.section in ("chorus", "verse") and bar.index > 0:
+        if bar.bar_in_section == 0 and bar.section in CRASH_INTO and bar.index > 0:
             crash = "ride" if style == "jazz" else "crash"
             if style not in ("lofi", "folk", "soft"):
                 hits.append((bar.start, crash, 0.8))
@@ -108,16 +116,16 @@ def drums(bars: list[Bar], style: str, energy: float, rng) -> list[Hit]:
             hits += _fill(bar, style, 0.85)
         elif bar.bar_in_section % 4 == 3 and variant == "full" and style in _TURN:
             # a small push into the next phrase so four-bar loops do not sound pasted
-            hits += [(bar.start + at, drum, vel) for at, drum, vel in _TURN[style]]
+            hits += [(bar.start + at + (last - 3), drum, vel) for at, drum, vel in _TURN[style]]
         if style == "techno" and bar.last_of_section and bar.section in ("intro", "bridge"):
             hits.append((bar.start, "riser", 0.8))
         if style == "techno" and bar.lift >= 0.9 and bar.last_of_section:
-            hits += [(bar.start + 3 + k / 4, "clap", 0.4 + 0.15 * k) for k in range(4)]
+            hits += [(bar.start + last + k / 4, "clap", 0.4 + 0.15 * k) for k in range(4)]
     return hits
 
 
 def _fill(bar: Bar, style: str, level: float) -> list[Hit]:
-    s = bar.start + 3
+    s = bar.start + bar.beats - 1
     if style == "cinematic":
         return [(s + k / 4, "taiko", level * (0.6 + 0.1 * k)) for k in range(4)]
     if style in ("jazz", "lofi", "soft", "folk"):

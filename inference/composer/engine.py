@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from inference.base import SAMPLE_RATE, check_inputs, resolve_seed
-from inference.composer import ambience, beats, drumkit, effects, form, mixing, parts
+from inference.composer import ambience, beats, drumkit, effects, form, mixing, parts, singer, voice
 from inference.composer.instruments import VOICES
 from inference.composer.master import CEILING_DBFS, TARGET_LUFS, master
 from inference.composer.plan import ROLE_SECTIONS, Plan, make_plan
@@ -34,20 +34,42 @@ class ComposerEngine:
         return {"engine": self.name, "model": "composer-1", "sample_rate": SR,
                 "loudness_lufs": TARGET_LUFS, "ceiling_dbfs": CEILING_DBFS}
 
-    def understand(self, *, prompt, duration, genre=None, seed=None) -> dict:
-        check_inputs(prompt, duration, genre, seed)
-        out = make_plan(prompt, duration, genre).summary()
+    def understand(self, *, prompt, duration, genre=None, seed=None, lyrics=None,
+                   instrumental=None, vocal_language=None, bpm=None, key=None,
+                   time_signature=None) -> dict:
+        song = {"lyrics": lyrics, "instrumental": instrumental, "vocal_language": vocal_language,
+                "bpm": bpm, "key": key, "time_signature": time_signature}
+        check_inputs(prompt, duration, genre, seed, **song)
+        out = make_plan(prompt, duration, genre, **song).summary()
         out["loudness_lufs"] = TARGET_LUFS
         if seed is not None:
             out["seed"] = seed
         return out
 
-    def generate(self, *, prompt, duration, genre=None, seed=None, progress=None) -> np.ndarray:
-        check_inputs(prompt, duration, genre, seed)
+    def generate(self, *, prompt, duration, genre=None, seed=None, progress=None, lyrics=None,
+                 instrumental=None, vocal_language=None, bpm=None, key=None,
+                 time_signature=None) -> np.ndarray:
+        """The song fields are as inference.contract.check_inputs takes them;
+        None leaves each to the prompt."""
+        song = {"lyrics": lyrics, "instrumental": instrumental, "vocal_language": vocal_language,
+                "bpm": bpm, "key": key, "time_signature": time_signature}
+        check_inputs(prompt, duration, genre, seed, **song)
         seed = resolve_seed(seed)
-        plan = make_plan(prompt, duration, genre)
-        key = stable_hash(" ".join(prompt.lower().split()), (genre or "").strip().lower())
-        return _render(plan, seed, key, progress or (lambda _f: None))
+        plan = make_plan(prompt, duration, genre, **song)
+        return _render(plan, seed, _piece_key(prompt, genre), progress or (lambda _f: None))
+
+    def vocal_stem(self, *, prompt, duration, genre=None, seed=0,
+                   **song) -> tuple[list[singer.SungNote], np.ndarray]:
+        """The sung notes and the dry, unmixed voice of the piece ``generate``
+        renders with the same arguments (empty when nothing is sung)."""
+        check_inputs(prompt, duration, genre, seed, **song)
+        plan = make_plan(prompt, duration, genre, **song)
+        key = _piece_key(prompt, genre)
+        return _vocals(plan, _bars(plan, seed, key), seed, key)
+
+
+def _piece_key(prompt: str, genre: str | None) -> int:
+    return stable_hash(" ".join(prompt.lower().split()), (genre or "").strip().lower())
 
 
 def _rng(seed: int, key: int, name: str) -> np.random.Generator:
@@ -67,13 +89,15 @@ def _notes_for(plan: Plan, part, bars: list[form.Bar], rng) -> list:
     answer = any(p.role == "answer" for p in plan.parts)
     if part.role == "melody":
         active = ("verse", "bridge") if answer else ("verse", "chorus", "bridge")
+        active = (*active, "pre-chorus", "instrumental")  # the lead takes the break
         if r.genre == "ambient":  # no song form to wait for: the chimes start at once
             active = (*active, "intro")
         return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
-                            st.melody_density, rng, active)
+                            st.melody_density, rng, active, skip_sung=plan.vocals)
     if part.role == "answer":
         return parts.melody(bars, r.genre, r.mode, r.tonic, inst, st.melody_grid,
-                            st.melody_density, rng, ROLE_SECTIONS["answer"])
+                            st.melody_density, rng, ROLE_SECTIONS["answer"],
+                            skip_sung=plan.vocals)
     if part.role == "sparkle":
         return parts.melody(bars, r.genre, r.mode, r.tonic, "bells", 1.0, 0.3, rng,
                             ROLE_SECTIONS["sparkle"])
@@ -85,17 +109,34 @@ def _notes_for(plan: Plan, part, bars: list[form.Bar], rng) -> list:
     return parts.comp(busy, "arpeggio", inst, rng)  # broken
 
 
+def _bars(plan: Plan, seed: int, key: int) -> list[form.Bar]:
+    r = plan.reading
+    return form.bars(plan.style, r.mode, r.tonic, list(plan.sections), _rng(seed, key, "form"),
+                     plan.meter, plan.sources.get("key") == "request")
+
+
+def _vocals(plan: Plan, bars: list[form.Bar], seed: int, key: int):
+    if not plan.vocals:
+        return [], np.zeros(plan.duration * SR, np.float32)
+    r = plan.reading
+    notes = singer.sing(plan.sections, bars, r.mode, r.tonic, plan.language,
+                        lambda name: _rng(seed, key, name))
+    return notes, voice.render(notes, plan.duration * SR, r.tempo, plan.swing,
+                               _rng(seed, key, "voice"))
+
+
 def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
     r, st = plan.reading, plan.style
     total = plan.duration * SR
-    bars = form.bars(st, r.mode, r.tonic, list(plan.sections), _rng(seed, key, "form"))
+    bars = _bars(plan, seed, key)
+    swing = plan.swing
     jitter = JITTER.get(r.genre, 0.007)
     # The mix is built in place in the output array (channels are strided views),
     # so the only other long buffers are one part at a time and the half-rate send.
     out = np.zeros((total, 2), np.float32)
     left, right = out[:, 0], out[:, 1]
     send = np.zeros(total // 2, np.float32)
-    steps = len(plan.parts) + 3
+    steps = len(plan.parts) + 3 + plan.vocals
     by_inst: dict[str, list] = {}
     roles: dict[str, list[str]] = {}
     for i, part in enumerate(plan.parts):
@@ -105,31 +146,40 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
             (s, d, p, v * gain) for s, d, p, v in notes)
         roles.setdefault(part.instrument, []).append(part.role)
     for i, (inst, notes) in enumerate(by_inst.items()):
-        voice = VOICES[inst]
-        buf = render_notes(inst, notes, total, r.tempo, st.swing, jitter,
+        timbre = VOICES[inst]
+        buf = render_notes(inst, notes, total, r.tempo, swing, jitter,
                            _rng(seed, key, f"voice:{inst}"))
-        if voice.drive:
-            effects.amp(buf, voice.drive)
+        if timbre.drive:
+            effects.amp(buf, timbre.drive)
         if r.genre == "electronic" and inst != "synth lead":
-            effects.pump(buf, r.tempo, 0.45)
+            effects.pump(buf, r.tempo / plan.meter.pulse, 0.45)
         gain = mixing.gain_for(mixing.active_level_db(buf),
                                mixing.target_db(r.genre, roles[inst]))
-        gl, gr = effects.pan_gains(voice.pan)
+        gl, gr = effects.pan_gains(timbre.pan)
         effects.add_scaled(left, buf, gain * gl)
         effects.add_scaled(right, buf, gain * gr)
         if inst in ("distorted guitar", "pad", "strings"):  # double-tracked width
-            effects.add_scaled(right if voice.pan <= 0 else left, buf, 0.6 * gain,
+            effects.add_scaled(right if timbre.pan <= 0 else left, buf, 0.6 * gain,
                                int(0.014 * SR))
-        effects.send_add(send, buf, voice.send * gain)
+        effects.send_add(send, buf, timbre.send * gain)
         del buf
         progress(0.8 * (i + 1) / steps)
+    if plan.vocals:
+        _, buf = _vocals(plan, bars, seed, key)
+        gain = mixing.gain_for(mixing.active_level_db(buf), mixing.VOICE_TARGET)
+        gl, gr = effects.pan_gains(0.0)
+        effects.add_scaled(left, buf, gain * gl)
+        effects.add_scaled(right, buf, gain * gr)
+        effects.send_add(send, buf, 0.3 * gain)
+        del buf
+        progress(0.8 * (len(by_inst) + 1) / steps)
     if plan.drums:
         kit = drumkit.kit(plan.drums, _rng(seed, key, "kit"), r.tempo)
         hits = beats.drums(bars, plan.drums, r.energy, _rng(seed, key, "groove"))
         g = mixing.gain_for(mixing.drum_level_db(hits, kit, r.tempo),
                             mixing.DRUM_TARGET[plan.drums])
         hits = [(b, name, v * g) for b, name, v in hits]
-        render_hits(hits, kit, r.tempo, st.swing, jitter * 0.6, _rng(seed, key, "drum-timing"),
+        render_hits(hits, kit, r.tempo, swing, jitter * 0.6, _rng(seed, key, "drum-timing"),
                     left, right, send, 0.08 if plan.drums != "cinematic" else 0.3)
     progress(0.85)
     decay, wet = st.reverb

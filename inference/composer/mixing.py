@@ -33,6 +33,7 @@ GENRE_TARGET = {
 }
 DRUM_TARGET = {"rock": -16.0, "techno": -15.0, "pop": -17.0, "lofi": -17.0, "jazz": -23.0,
                "shuffle": -20.0, "folk": -22.0, "cinematic": -17.0, "soft": -24.0}
+VOICE_TARGET = -15.0  # a sung line sits on top of everything
 ROLE_RANK = ("melody", "answer", "chords", "bass", "arp", "sparkle", "layer", "broken", "drone")
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from inference.composer import odd
 from inference.composer.form import Bar
+from inference.composer.meter import Meter
 from inference.composer.theory import (
     BLUES_SCALE,
     PENTATONIC,
@@ -40,63 +42,78 @@ def melody_scale(genre: str, mode: str) -> tuple[int, ...]:
     return SCALES.get(mode, SCALES["major"])
 
 
-def _motif(rng, grid: float, density: float, bars: int = 2) -> list[tuple[float, int]]:
+def _motif(rng, grid: float, density: float, meter: Meter,
+           bars: int = 2) -> list[tuple[float, int]]:
     """Onsets (in beats from the motif start) and scale-step moves."""
-    slots = int(round(4 / grid)) * bars
+    slots = int(round(meter.beats / grid)) * bars
     onsets = []
     for s in range(slots):
         pos = s * grid
-        weight = 1.5 if pos % 4 == 0 else 1.1 if pos % 2 == 0 else 0.85 if pos % 1 == 0 else 0.6
-        if s == 0 or rng.random() < density * weight:
+        if s == 0 or rng.random() < density * meter.weight(pos % meter.beats):
             onsets.append(pos)
     steps = rng.choice([-3, -2, -1, -1, 0, 1, 1, 2, 2, 3, 4], size=len(onsets))
     return list(zip(onsets, steps.tolist(), strict=True))
 
 
+def phrases(bars: list[Bar]) -> list[list[Bar]]:
+    """Four-bar phrases that start with their section (and after any gap)."""
+    out: list[list[Bar]] = []
+    for bar in bars:
+        if not out or bar.bar_in_section % 4 == 0 or bar.index != out[-1][-1].index + 1:
+            out.append([bar])
+        else:
+            out[-1].append(bar)
+    return out
+
+
 def melody(bars: list[Bar], genre: str, mode: str, tonic: int, inst: str, grid: float,
-           density: float, rng, active=("verse", "chorus", "bridge")) -> list[Note]:
+           density: float, rng, active=("verse", "chorus", "bridge"),
+           skip_sung: bool = False) -> list[Note]:
     lo, hi = MELODY_RANGE.get(inst, (60, 84))
     pitches = scale_pitches(tonic, melody_scale(genre, mode), lo, hi)
     scale_pcs = {p % 12 for p in pitches}
     motifs: dict[str, list] = {}
     notes: list[Note] = []
     prev = (lo + hi) / 2
-    for phrase_start in range(0, len(bars), 4):
-        phrase = bars[phrase_start:phrase_start + 4]
+    for phrase in phrases(bars):
         kind = phrase[0].section
-        if kind not in active:
-            continue
+        if kind not in active or (skip_sung and phrase[0].sung):
+            continue  # a singer has these bars
+        meter = phrase[0].meter
+        beats = meter.beats
+        step = 1.5 if grid == 1.0 and meter.mid == 1.5 else grid  # 6/8 walks in dotted quarters
         lift = 1.0 if kind == "chorus" else 0.0
         dens = min(0.95, density * (1.25 if kind == "chorus" else 1.0))
         if kind not in motifs:
-            motifs[kind] = _motif(rng, grid, dens)
+            motifs[kind] = _motif(rng, step, dens, meter)
         motif = motifs[kind]
-        answer = _motif(rng, grid, dens, 1)
+        answer = _motif(rng, step, dens, meter, 1)
         # call (two bars), the call's first bar again, then a fresh answer
-        seq = (motif + [(on + 8, st) for on, st in motif if on < 4]
-               + [(on + 12, st) for on, st in answer])
+        seq = (motif + [(on + 2 * beats, st) for on, st in motif if on < beats]
+               + [(on + 3 * beats, st) for on, st in answer])
         anchor = lo + (hi - lo) * (0.45 + 0.2 * lift)
         idx = pitches.index(nearest(pitches, (prev + anchor) / 2))
-        for j, (on, step) in enumerate(seq):
-            bar_i = int(on // 4)
+        for j, (on, move) in enumerate(seq):
+            bar_i = int(on // beats)
             if bar_i >= len(phrase):
                 break
             bar = phrase[bar_i]
-            nxt = seq[j + 1][0] if j + 1 < len(seq) else len(phrase) * 4
-            length = max(grid, min(nxt - on, 3.0))
-            idx = int(np.clip(idx + step, 0, len(pitches) - 1))
+            nxt = seq[j + 1][0] if j + 1 < len(seq) else len(phrase) * beats
+            length = max(step, min(nxt - on, 3.0))
+            idx = int(np.clip(idx + move, 0, len(pitches) - 1))
             pitch = pitches[idx]
-            if on % 2 == 0 or j == len(seq) - 1:  # strong beats sit on chord tones
+            if on % meter.strong == 0 or j == len(seq) - 1:  # strong beats sit on chord tones
                 tones = chord_pitches(bar.chord, lo, hi) or pitches
                 pitch = nearest(tones, pitch)
                 idx = pitches.index(nearest(pitches, pitch))
             elif genre != "blues":  # blues wants its blue-note rubs; others do not
                 pitch = _avoid_rub(pitch, bar.chord, scale_pcs)
-            if pitch > hi - 2 and step > 0:
+            if pitch > hi - 2 and move > 0:
                 idx = max(0, idx - 4)
-            vel = (0.62 + 0.28 * bar.lift + (0.08 if on % 4 == 0 else 0)) * rng.uniform(0.9, 1.05)
+            accent = 0.08 if on % beats == 0 else 0
+            vel = (0.62 + 0.28 * bar.lift + accent) * rng.uniform(0.9, 1.05)
             legato = 0.95 if genre in ("ambient", "cinematic", "classical") else 0.85
-            notes.append((bar.start + on % 4, length * legato, pitch, float(vel)))
+            notes.append((bar.start + on % beats, length * legato, pitch, float(vel)))
             prev = pitch
     return notes
 
@@ -113,6 +130,9 @@ def _avoid_rub(pitch: int, chord, scale_pcs: set[int]) -> int:
 def bass(bars: list[Bar], style: str, rng) -> list[Note]:
     notes: list[Note] = []
     for bar in bars:
+        if bar.meter.name != "4/4":
+            notes += odd.bass(bar, style, rng, bars)
+            continue
         root = 36 + (bar.chord.root - 36) % 12  # C2..B2
         if root > 43:
             root -= 12
@@ -168,6 +188,9 @@ def comp(bars: list[Bar], style: str, inst: str, rng) -> list[Note]:
         size = 3 if style == "jazz" else 4
         voicing = voice(ch, center, prev, size)
         prev = voicing
+        if bar.meter.name != "4/4":
+            notes += odd.comp(bar, style, voicing, v)
+            continue
         if style == "pad":
             notes += [(s, 4.0, p, v * 0.8) for p in voicing]
         elif style == "block":
@@ -262,8 +285,8 @@ def arpeggio(bars: list[Bar], rng, lo: int = 60) -> list[Note]:
             tones = tones + tones[-2:0:-1]
         elif pattern == 2:
             tones = [tones[i] for i in (0, 2, 1, 3, 2, 4) if i < len(tones)]
-        for k in range(16):
-            acc = 1.0 if k % 4 == 0 else 0.75
+        for k in range(int(round(bar.beats * 4))):
+            acc = 1.0 if k / 4 % bar.meter.pulse == 0 else 0.75
             vel = (0.45 + 0.3 * bar.lift) * acc
             notes.append((bar.start + k / 4, 0.22, tones[k % len(tones)], vel))
     return notes

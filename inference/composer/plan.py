@@ -7,11 +7,15 @@ whether or not a seed is given.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field, replace
 
 from inference.composer import form
+from inference.composer.lyrics import lyric_form, syllables
+from inference.composer.meter import COMMON, METERS, Meter
 from inference.composer.prompt import Reading, read_prompt
 from inference.composer.styles import STYLES, Style
+from inference.contract import key_parts, lyric_sections
 
 MELODY_FIRST = ("saxophone", "flute", "harmonica", "synth lead", "lead guitar", "violin",
                 "bells", "brass")
@@ -25,6 +29,9 @@ CALM_MELODY = {"cinematic": "violin", "rock": "electric guitar", "pop": "electri
 ROLE_SECTIONS = {"answer": {"chorus"}, "sparkle": {"chorus", "bridge"}}
 _GENRE_GUITAR = {"rock": "distorted guitar", "blues": "electric guitar",
                  "jazz": "electric guitar", "lofi": "electric guitar"}
+# What ``understood`` may spend on lyric lines (JSON bytes), so it stays small.
+LINE_CHARS = 60
+LINES_BUDGET = 1800
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,16 @@ class Plan:
     parts: tuple[Part, ...]
     drums: str | None
     sections: tuple[form.Section, ...]
+    meter: Meter = COMMON
+    vocals: bool = False
+    language: str | None = None
+    # where tempo, key, time_signature and form came from: request | prompt | composer | lyrics
+    sources: dict = field(default_factory=dict)
+    lines_dropped: int = 0
+
+    @property
+    def swing(self) -> float:
+        return self.style.swing if self.meter.swing_ok else 0.0
 
     @property
     def instruments(self) -> list[str]:
@@ -49,21 +66,46 @@ class Plan:
         for p in self.parts:
             if p.instrument not in seen:
                 seen.append(p.instrument)
-        return seen + (["drums"] if self.drums else [])
+        return seen + (["drums"] if self.drums else []) + (["voice"] if self.vocals else [])
 
     def summary(self) -> dict:
         r = self.reading
-        beat = 60.0 / r.tempo
+        bar = self.meter.beats * 60.0 / r.tempo
+        budget = [LINES_BUDGET]
+        sections = []
+        for s in self.sections:
+            sung = self.vocals and bool(s.lines)
+            sections.append({
+                "name": s.kind, "start": round(float(min(s.start_bar * bar, self.duration)), 3),
+                "end": round(float(min((s.start_bar + s.bars) * bar, self.duration)), 3),
+                "bars": s.bars, "line_count": len(s.lines) if sung else 0,
+                "lines": _shown(s.lines, budget) if sung else [],
+                "syllables": sum(len(syllables(x, self.language)) for x in s.lines) if sung else 0,
+            })
         return {
             "genre": r.genre, "key": r.key, "mode": r.mode, "tempo": r.tempo,
-            "time_signature": "4/4", "energy": r.energy,
+            "time_signature": self.meter.name, "energy": r.energy,
             "instruments": self.instruments, "ambience": list(r.ambience),
-            "drums": self.drums, "swing": self.style.swing,
-            "form": [{"section": s.kind, "bars": s.bars,
-                      "start": round(s.start_bar * form.BEATS_PER_BAR * beat, 3)}
-                     for s in self.sections],
+            "drums": self.drums, "swing": self.swing, "sections": sections,
+            "vocals": self.vocals, "vocal_language": self.language,
+            "syllables": sum(x["syllables"] for x in sections),
+            "lines_dropped": self.lines_dropped, "sources": dict(self.sources),
             "duration": self.duration,
         }
+
+
+def _shown(lines: tuple[str, ...], budget: list[int]) -> list[str]:
+    """Lines as ``understood`` shows them: long ones cut, and none once the
+    budget is spent (``line_count`` still says how many there are)."""
+    out = []
+    for line in lines:
+        text = line if len(line) <= LINE_CHARS else line[:LINE_CHARS - 1].rstrip() + "…"
+        cost = len(json.dumps(text)) + 2
+        if cost > budget[0]:
+            break
+        budget[0] -= cost
+        out.append(text)
+    return out
 
 
 def comp_style(inst: str, style: Style) -> str:
@@ -77,8 +119,28 @@ def comp_style(inst: str, style: Style) -> str:
     return "block" if cs in ("power", "strum", "shuffle", "pad") else cs
 
 
-def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
-    r = read_prompt(prompt, genre)
+def _apply_request(r: Reading, bpm, key, time_signature) -> tuple[Reading, dict]:
+    """Request fields win over what the prompt said; note where each came from."""
+    sources = {name: "prompt" if name in r.stated else "composer"
+               for name in ("tempo", "key", "time_signature")}
+    changes: dict = {}
+    if bpm is not None:
+        changes["tempo"] = float(bpm)
+    if key is not None:
+        tonic, mode = key_parts(key)
+        changes.update(tonic=tonic, mode=mode, spelling=key.split(" ")[0])
+    if time_signature is not None:
+        changes["meter"] = time_signature
+    for name, given in (("tempo", bpm), ("key", key), ("time_signature", time_signature)):
+        if given is not None:
+            sources[name] = "request"
+    return (replace(r, **changes) if changes else r), sources
+
+
+def make_plan(prompt: str, duration: int, genre: str | None = None, *, lyrics=None,
+              instrumental=None, vocal_language=None, bpm=None, key=None,
+              time_signature=None) -> Plan:
+    r, sources = _apply_request(read_prompt(prompt, genre), bpm, key, time_signature)
     style = STYLES[r.genre]
     named = [_GENRE_GUITAR.get(r.genre, "acoustic guitar") if i == "guitar" else i
              for i in r.named]
@@ -89,6 +151,9 @@ def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
     want_drums = "drums" in named or (
         style.drums is not None and "drums" not in r.excluded and not quiet
         and (style.name != "cinematic" or r.energy >= 0.7 or r.epic))
+    # an asked-for tempo or meter is kept audible: a kit unless drums were refused
+    asked = bpm is not None or time_signature is not None
+    want_drums = want_drums or (asked and "drums" not in r.excluded)
     drums = (style.drums or "soft") if want_drums else None
     tonal = [i for i in named if i != "drums"]
 
@@ -134,9 +199,22 @@ def make_plan(prompt: str, duration: int, genre: str | None = None) -> Plan:
             role = "broken"
         parts.append(Part(inst, role, comp_style(inst, style) if role == "layer" else ""))
 
-    n_bars = form.bar_count(duration, r.tempo)
-    sections = form.sections(n_bars, form.phrase_bars(style))
+    meter = METERS[r.meter]
+    n_bars = form.bar_count(duration, r.tempo, meter.beats)
+    tagged = lyric_sections(lyrics) if lyrics else []
+    dropped, language = 0, None
+    if tagged:
+        sung = not instrumental and any(lines for _, lines in tagged)
+        language = (vocal_language or "en") if sung else None
+        shaped = lyric_form(tagged, n_bars, meter.eighths, meter.beats * 60.0 / r.tempo, language)
+        sections, dropped = shaped.sections, shaped.dropped
+        sources["form"] = "lyrics"
+    else:
+        sections = tuple(form.sections(n_bars, form.phrase_bars(style)))
+        sources["form"] = "composer"
+    vocals = any(s.lines for s in sections) and not instrumental
     kinds = {s.kind for s in sections}
     # a part whose sections never occur in this form would be listed yet silent
     parts = [p for p in parts if p.role not in ROLE_SECTIONS or kinds & ROLE_SECTIONS[p.role]]
-    return Plan(r, style, duration, tuple(parts), drums, tuple(sections))
+    return Plan(r, style, duration, tuple(parts), drums, tuple(sections), meter, vocals,
+                language if vocals else None, sources, dropped)

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
+from inference.composer.meter import meter_in_text
 from inference.composer.styles import DEFAULT_GENRE, STYLES
 from inference.composer.theory import NOTE_NAMES, pitch_class
 
@@ -172,10 +173,13 @@ class Reading:
     named: tuple[str, ...]
     excluded: tuple[str, ...]
     ambience: tuple[str, ...]
+    meter: str = "4/4"
+    stated: tuple[str, ...] = ()  # of tempo, key, time_signature: what the text said outright
+    spelling: str | None = None  # the tonic as the request wrote it ('Db', not 'C#')
 
     @property
     def key(self) -> str:
-        return NOTE_NAMES[self.tonic]
+        return self.spelling or NOTE_NAMES[self.tonic]
 
 
 def read_prompt(prompt: str, genre: str | None = None) -> Reading:
@@ -221,12 +225,15 @@ def read_prompt(prompt: str, genre: str | None = None) -> Reading:
     bpm = _BPM_RE.search(text)
     if bpm:
         tempo = round(min(220.0, max(40.0, float(bpm.group(1)))), 2)
+    meter = meter_in_text(f"{text} {(genre or '').lower()}")
+    stated = tuple(name for name, found in (("tempo", bpm), ("key", key_match),
+                                            ("time_signature", meter)) if found)
 
     excluded = tuple(i for i, ws in INSTRUMENT_WORDS.items() if any(_negated(text, w) for w in ws))
     ambience = tuple(a for a, ws in AMBIENCE_WORDS.items()
                      if any(_has(text, w) and not _negated(text, w) for w in ws))
     return Reading(chosen, mode, tonic, float(tempo), round(energy, 3), epic > 0,
-                   calm > energetic, tuple(named), excluded, ambience)
+                   calm > energetic, tuple(named), excluded, ambience, meter or "4/4", stated)
 
 
 def _genre_from_instruments(named: list[str], text: str) -> str:

@@ -221,7 +221,7 @@ def test_understand_is_pure_and_serialisable():
     for key in ("genre", "key", "mode", "tempo", "instruments", "ambience"):
         assert key in a
     assert a["ambience"] == ["rain"]
-    assert sum(s["bars"] for s in a["form"]) * 4 * 60 / a["tempo"] >= 60
+    assert sum(s["bars"] for s in a["sections"]) * 4 * 60 / a["tempo"] >= 60
 
 
 @pytest.mark.parametrize("genre", GENRES)
