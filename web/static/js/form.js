@@ -1,5 +1,6 @@
 // The prompt form: live character count, examples, client-side checks, submit.
 import { api, ApiError, formatSeconds } from "./api.js";
+import { setupAdvanced } from "./advanced.js";
 import { EXAMPLES } from "./examples.js";
 
 export const MAX_PROMPT = 500;
@@ -14,6 +15,7 @@ export function setupForm({ onSubmitted }) {
   const submit = document.getElementById("submit");
   const error = document.getElementById("form-error");
   const status = document.getElementById("form-status");
+  const advanced = setupAdvanced();
   let busy = false;
   let blockedUntil = 0;
   let countdown = null;
@@ -28,6 +30,7 @@ export function setupForm({ onSubmitted }) {
     error.textContent = "";
     prompt.removeAttribute("aria-invalid");
     seed.removeAttribute("aria-invalid");
+    advanced.clearErrors();
   }
 
   function updateCount() {
@@ -125,7 +128,7 @@ export function setupForm({ onSubmitted }) {
       }
       params.seed = Number(seedText);
     }
-    return params;
+    return advanced.collect(params);
   }
 
   form.addEventListener("submit", async (event) => {
