@@ -40,7 +40,7 @@ def test_type_submit_watch_it_finish_play_and_download(live_api, worker, open_pa
     expect()(details).not_to_have_attribute("open", "")
     details.locator("summary").click()
     expect()(details.locator(".understood")).to_be_visible()
-    expect()(details.locator(".understood")).to_contain_text("Latency ms")
+    expect()(details.locator(".understood")).to_contain_text("Latency")
     expect()(details.locator(".understood")).to_contain_text("fixed")
     assert details.inner_text().count("1234") == 1
     assert job.inner_text().count("1234") == 1

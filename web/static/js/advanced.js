@@ -2,6 +2,7 @@
 // key, meter and format. Only what the person set is sent, so a default submit
 // is exactly the guide's plain request.
 import { ApiError } from "./api.js";
+import { showCount } from "./dom.js";
 
 export const MAX_LYRICS = 3000;
 const MIN_BPM = 40;
@@ -62,13 +63,7 @@ export function setupAdvanced() {
   // Lyrics are sung, so they turn the switch off and hold it there: the
   // server refuses lyrics with instrumental on.
   function sync() {
-    const n = lyrics.value.length;
-    const over = n > MAX_LYRICS;
-    count.textContent = over
-      ? `${n} / ${MAX_LYRICS}: ${n - MAX_LYRICS} over the limit`
-      : `${n} / ${MAX_LYRICS}`;
-    count.classList.toggle("near", !over && n > MAX_LYRICS * 0.9);
-    count.classList.toggle("over", over);
+    showCount(count, lyrics.value.length, MAX_LYRICS);
     if (hasLyrics()) instrumental.checked = false;
     else if (instrumental.disabled) instrumental.checked = true;
     instrumental.disabled = hasLyrics();

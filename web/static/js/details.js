@@ -6,6 +6,9 @@ import { el, clock } from "./dom.js";
 const SAID = new Set(["sections", "form", "key", "mode", "tempo", "bpm", "meter", "time_signature",
   "syllables", "seed", "duration", "genre", "lyrics", "instrumental", "vocal_language"]);
 
+// Understood values with a unit: shown as "Loudness: -14 LUFS".
+const UNITS = { loudness_lufs: ["Loudness", "LUFS"], latency_ms: ["Latency", "ms"] };
+
 function sizeText(bytes) {
   if (!Number.isFinite(bytes) || bytes < 0) return null;
   if (bytes >= 1e6) return `${(bytes / 1e6).toFixed(1)} MB`;
@@ -63,7 +66,10 @@ export function renderDetails(job) {
   if (job.seed != null) add("Seed", String(job.seed));
   if (job.engine) add("Engine", job.model ? `${job.engine} (${job.model})` : job.engine);
   for (const [key, value] of Object.entries(u)) {
-    if (!SAID.has(key)) add(humanKey(key), plain(value));
+    if (SAID.has(key)) continue;
+    const [term, unit] = UNITS[key] || [humanKey(key), ""];
+    const text = plain(value);
+    add(term, text && unit ? `${text} ${unit}` : text);
   }
   return el("details", { class: "track-details" }, el("summary", { text: "Details" }), list);
 }

@@ -17,3 +17,11 @@ export function clock(seconds) {
   const s = Math.max(0, Math.round(Number(seconds) || 0));
   return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, "0")}`;
 }
+
+// A live "n / max" character count that warns near the limit and says how far over it is.
+export function showCount(node, n, max) {
+  const over = n > max;
+  node.textContent = over ? `${n} / ${max}: ${n - max} over the limit` : `${n} / ${max}`;
+  node.classList.toggle("near", !over && n > max * 0.9);
+  node.classList.toggle("over", over);
+}

@@ -1,6 +1,7 @@
 // The prompt form: live character count, examples, client-side checks, submit.
 import { api, ApiError, formatSeconds } from "./api.js";
 import { setupAdvanced } from "./advanced.js";
+import { showCount } from "./dom.js";
 import { EXAMPLES } from "./examples.js";
 
 export const MAX_PROMPT = 500;
@@ -34,13 +35,7 @@ export function setupForm({ onSubmitted }) {
   }
 
   function updateCount() {
-    const n = prompt.value.length;
-    const over = n > MAX_PROMPT;
-    count.textContent = over
-      ? `${n} / ${MAX_PROMPT}: ${n - MAX_PROMPT} over the limit`
-      : `${n} / ${MAX_PROMPT}`;
-    count.classList.toggle("near", !over && n > MAX_PROMPT * 0.9);
-    count.classList.toggle("over", over);
+    showCount(count, prompt.value.length, MAX_PROMPT);
   }
 
   function updateButton() {

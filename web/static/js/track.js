@@ -15,7 +15,7 @@ function validPeaks(peaks) {
   return Array.isArray(peaks) && peaks.length > 0 && peaks.every((p) => Number.isFinite(p));
 }
 
-export function validSections(understood) {
+function validSections(understood) {
   const list = understood && Array.isArray(understood.sections) ? understood.sections : [];
   return list.filter((s) => s && typeof s.name === "string"
     && Number.isFinite(s.start) && Number.isFinite(s.end) && s.end > s.start);
