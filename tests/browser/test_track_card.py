@@ -183,3 +183,29 @@ def test_screenshots_at_desktop_and_phone_width(song, tmp_path):
     page.screenshot(path=str(shots / "phone.png"), full_page=True)
     for name in ("desktop.png", "phone.png"):
         assert (shots / name).stat().st_size < 300_000
+
+
+def test_without_peaks_or_sections_the_card_is_the_player(live_api, worker, open_page):
+    """The fixed engine reports no sections and, before the backend lands, no peaks.
+
+    Format and size are served as an mp3 job's would be, to check the card's words
+    and the download name; the bytes behind it stay the fixed engine's WAV.
+    """
+    page = open_page(live_api.url, width=375, height=812)
+    page.goto("/")
+    submit(page, "Chill lo-fi hip hop beat with vinyl crackle")
+    expect()(card(page)).to_have_attribute("data-status", "finished", timeout=30000)
+    job_id = card(page).get_attribute("data-job-id")
+    serve_fields(page, {job_id: {"format": "mp3", "size_bytes": 1_234_567}})
+    page.reload()
+    job = card(page)
+    expect()(job.locator("audio")).to_be_visible()
+    expect()(job.locator("canvas")).to_have_count(0)
+    expect()(job.locator(".sections, .playhead")).to_have_count(0)
+    link = job.get_by_role("link", name="Download MP3")
+    expect()(link).to_have_attribute("download", f"music_{job_id}.mp3")
+    job.locator("details.track-details summary").click()
+    expect()(job.locator(".understood")).to_contain_text("MP3, 1.2 MB, 0:30")
+    expect()(job.locator(".understood")).not_to_contain_text("Music")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    assert page.errors == []
