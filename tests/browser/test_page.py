@@ -7,27 +7,12 @@ import re
 
 import pytest
 
+from tests.browser.pagekit import card, expect, submit
 from tests.support.services import ApiServer
 
 pytestmark = pytest.mark.browser
 
 PROMPT = "Smooth jazz quartet with walking bass and brushed drums"
-
-
-def expect():
-    from playwright.sync_api import expect as _expect
-
-    return _expect
-
-
-def card(page, n: int = 0):
-    return page.locator("#job-list > li").nth(n)
-
-
-def submit(page, prompt: str, duration: str = "30 s"):
-    page.get_by_label("Prompt").fill(prompt)
-    page.get_by_label(duration, exact=True).check()
-    page.get_by_role("button", name="Generate").click()
 
 
 def test_type_submit_watch_it_finish_play_and_download(live_api, worker, open_page, tmp_path):
@@ -49,9 +34,16 @@ def test_type_submit_watch_it_finish_play_and_download(live_api, worker, open_pa
     expect()(job).to_contain_text(PROMPT)
     expect()(job).to_have_attribute("data-status", "finished", timeout=30000)
     expect()(job.locator(".badge")).to_have_text("Ready")
-    expect()(job).to_contain_text("30 s · jazz · seed 1234")
-    expect()(job.locator(".understood")).to_contain_text("Latency ms")
-    expect()(job.locator(".understood")).to_contain_text("fixed")
+    expect()(job.locator(".job-meta")).to_have_text("30 s · jazz")
+    # Details are one click away; the seed is said there, once.
+    details = job.locator("details.track-details")
+    expect()(details).not_to_have_attribute("open", "")
+    details.locator("summary").click()
+    expect()(details.locator(".understood")).to_be_visible()
+    expect()(details.locator(".understood")).to_contain_text("Latency")
+    expect()(details.locator(".understood")).to_contain_text("fixed")
+    assert details.inner_text().count("1234") == 1
+    assert job.inner_text().count("1234") == 1
 
     # The player loads the metadata of a 30 s WAV (via Range requests).
     audio = job.locator("audio")

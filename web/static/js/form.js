@@ -1,5 +1,7 @@
 // The prompt form: live character count, examples, client-side checks, submit.
 import { api, ApiError, formatSeconds } from "./api.js";
+import { setupAdvanced } from "./advanced.js";
+import { showCount } from "./dom.js";
 import { EXAMPLES } from "./examples.js";
 
 export const MAX_PROMPT = 500;
@@ -14,6 +16,7 @@ export function setupForm({ onSubmitted }) {
   const submit = document.getElementById("submit");
   const error = document.getElementById("form-error");
   const status = document.getElementById("form-status");
+  const advanced = setupAdvanced();
   let busy = false;
   let blockedUntil = 0;
   let countdown = null;
@@ -28,16 +31,11 @@ export function setupForm({ onSubmitted }) {
     error.textContent = "";
     prompt.removeAttribute("aria-invalid");
     seed.removeAttribute("aria-invalid");
+    advanced.clearErrors();
   }
 
   function updateCount() {
-    const n = prompt.value.length;
-    const over = n > MAX_PROMPT;
-    count.textContent = over
-      ? `${n} / ${MAX_PROMPT}: ${n - MAX_PROMPT} over the limit`
-      : `${n} / ${MAX_PROMPT}`;
-    count.classList.toggle("near", !over && n > MAX_PROMPT * 0.9);
-    count.classList.toggle("over", over);
+    showCount(count, prompt.value.length, MAX_PROMPT);
   }
 
   function updateButton() {
@@ -125,7 +123,7 @@ export function setupForm({ onSubmitted }) {
       }
       params.seed = Number(seedText);
     }
-    return params;
+    return advanced.collect(params);
   }
 
   form.addEventListener("submit", async (event) => {

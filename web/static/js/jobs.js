@@ -4,6 +4,9 @@
 // MAX_STREAMS jobs get an EventSource; any others, and any whose stream drops,
 // are polled every POLL_MS instead.
 import { api, formatSeconds } from "./api.js";
+import { renderDetails } from "./details.js";
+import { el } from "./dom.js";
+import { renderTrack } from "./track.js";
 
 const PAGE = 10;
 const MAX_STREAMS = 3;
@@ -18,35 +21,11 @@ const LABELS = {
 };
 const EVENTS = ["queued", "started", "progress", "finished", "failed", "canceled"];
 
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [name, value] of Object.entries(attrs)) {
-    if (value === undefined || value === null || value === false) continue;
-    if (name === "class") node.className = value;
-    else if (name === "text") node.textContent = value;
-    else node.setAttribute(name, value === true ? "" : value);
-  }
-  for (const child of children) if (child != null) node.append(child);
-  return node;
-}
-
 function when(iso) {
   if (!iso) return null;
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return null;
   return el("time", { datetime: iso, text: date.toLocaleString() });
-}
-
-function describeValue(value) {
-  if (value === null || value === undefined) return "–";
-  if (Array.isArray(value)) return value.map(describeValue).join(", ");
-  if (typeof value === "object") return JSON.stringify(value);
-  return String(value);
-}
-
-function humanKey(key) {
-  const text = String(key).replace(/[_-]+/g, " ");
-  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 export class JobList {
@@ -122,9 +101,8 @@ export class JobList {
         status: accepted.status || "queued",
         queue_position: accepted.queue_position,
         estimated_wait: accepted.estimated_wait,
+        ...params,
         seed: accepted.seed,
-        prompt: params.prompt,
-        duration: params.duration,
         genre: params.genre ?? null,
         created_at: new Date().toISOString(),
       },
@@ -167,8 +145,11 @@ export class JobList {
   }
 
   render(job, previous) {
-    // A finished card keeps its <audio> element (and playback) once built.
-    if (previous && previous.dataset.status === "finished" && job.status === "finished") {
+    // A finished card keeps its <audio> element (and playback) once built,
+    // unless its waveform has only now arrived.
+    const drawn = Array.isArray(job.peaks) ? "1" : "0";
+    if (previous && previous.dataset.status === "finished" && job.status === "finished"
+        && previous.dataset.peaks === drawn) {
       return previous;
     }
     const status = job.status;
@@ -176,11 +157,13 @@ export class JobList {
       class: `job status-${status}`,
       "data-job-id": job.job_id,
       "data-status": status,
+      "data-peaks": drawn,
       "aria-labelledby": `job-${job.job_id}-prompt`,
     });
     const meta = [`${job.duration ?? "?"} s`];
     if (job.genre) meta.push(job.genre);
-    if (job.seed !== undefined && job.seed !== null) meta.push(`seed ${job.seed}`);
+    // A finished track says its seed once, in its details.
+    if (job.seed != null && status !== "finished") meta.push(`seed ${job.seed}`);
     item.append(
       el(
         "div",
@@ -230,20 +213,7 @@ export class JobList {
           box.append(el("p", { class: "hint", text: "The audio has expired and was deleted." }));
           break;
         }
-        const audio = el("audio", {
-          controls: true,
-          preload: "metadata",
-          src: job.audio_url,
-          "aria-label": `Play: ${job.prompt || job.job_id}`,
-        });
-        const download = el("a", {
-          class: "button download",
-          href: job.audio_url,
-          download: `music_${job.job_id}.wav`,
-          text: "Download WAV",
-        });
-        box.append(audio, el("div", { class: "job-actions" }, download));
-        box.append(this.renderUnderstood(job));
+        box.append(renderTrack(job), renderDetails(job));
         break;
       }
       case "failed":
@@ -256,21 +226,6 @@ export class JobList {
         break;
     }
     return box;
-  }
-
-  renderUnderstood(job) {
-    const details = el("dl", { class: "understood" });
-    const add = (key, value) => details.append(el("dt", { text: key }), el("dd", { text: value }));
-    if (job.seed != null) add("Seed", String(job.seed));
-    if (job.engine) add("Engine", job.model ? `${job.engine} (${job.model})` : job.engine);
-    const understood = job.understood && typeof job.understood === "object" ? job.understood : {};
-    for (const [key, value] of Object.entries(understood)) add(humanKey(key), describeValue(value));
-    return el(
-      "div",
-      { class: "understood-box" },
-      el("h3", { class: "small-title", text: "What the engine understood" }),
-      details,
-    );
   }
 
   async cancel(id, button) {
