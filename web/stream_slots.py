@@ -36,7 +36,8 @@ LAPSE_MARGIN = 30.0  # seconds past a stream's longest life
 
 class StreamCapExceeded(Exception):
     def __init__(self, scope: str, cap: int) -> None:
-        super().__init__(f"{scope} already has {cap} open event streams")
+        who = {"session": "this session", "ip": "your network address"}.get(scope, scope)
+        super().__init__(f"{who} already has {cap} open event streams")
         self.scope = scope
         self.cap = cap
 
