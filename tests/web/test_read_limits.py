@@ -7,8 +7,6 @@ import time
 import pytest
 import redis
 
-from web.identity import network_key
-
 
 def session_keys(settings) -> int:
     return redis.Redis.from_url(settings.redis_url_for("sessions")).dbsize()
@@ -78,6 +76,8 @@ def test_read_limit_default_leaves_room_for_a_polling_page(settings):
     ("unknown", "unknown"),
 ])
 def test_network_key(address, key):
+    from web.identity import network_key
+
     assert network_key(address) == key
 
 

@@ -6,8 +6,6 @@ import time
 
 import redis
 
-from web.stream_slots import StreamCapExceeded, StreamSlots
-
 
 # The test client keeps each unread stream's request context pushed, so streams
 # here are closed last-opened first.
@@ -79,6 +77,8 @@ def test_a_refused_stream_leaves_no_subscription(make_settings, no_worker):
 
 
 def test_slots_of_a_crashed_process_lapse(settings):
+    from web.stream_slots import StreamCapExceeded, StreamSlots
+
     r = redis.Redis.from_url(settings.redis_url_for("limits"))
     slots = StreamSlots(r, lifetime=0)
     slots.lifetime = 0.3  # a stream's life plus margin, shortened for the test
@@ -96,6 +96,8 @@ def test_slots_of_a_crashed_process_lapse(settings):
 
 
 def test_all_or_nothing(settings):
+    from web.stream_slots import StreamCapExceeded, StreamSlots
+
     r = redis.Redis.from_url(settings.redis_url_for("limits"))
     slots = StreamSlots(r, lifetime=60)
     slots.acquire([("ip", "a", 1)])
