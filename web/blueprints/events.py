@@ -9,7 +9,9 @@ carries the job's public JSON, as ``GET /api/jobs/{id}`` shows it; the first
 published, so a queued job's position is re-checked every few seconds.
 
 Under gunicorn's gevent worker an open stream is an idle greenlet waiting on a
-queue fed by the process's single pub/sub connection (see web/live.py).
+queue fed by the process's single pub/sub connection (see web/live.py). Each
+open stream also holds a slot under MAX_STREAMS_PER_SESSION and
+MAX_STREAMS_PER_IP (web/stream_slots.py), returned when the response closes.
 """
 
 from __future__ import annotations
