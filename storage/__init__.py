@@ -33,7 +33,8 @@ __all__ = [
 ]
 
 
-def open_storage(url: str, *, endpoint_url: str | None = None) -> Storage:
+def open_storage(url: str, *, endpoint_url: str | None = None, fail_fast: bool = False) -> Storage:
+    """`fail_fast`: short timeouts and one retry, for callers with a client waiting."""
     parts = urlsplit(url)
     if parts.scheme == "file":
         from storage.filesystem import FileStorage
@@ -42,5 +43,8 @@ def open_storage(url: str, *, endpoint_url: str | None = None) -> Storage:
     if parts.scheme == "s3":
         from storage.s3 import S3Storage
 
-        return S3Storage(parts.netloc, parts.path.strip("/"), endpoint_url=endpoint_url or None)
+        return S3Storage(
+            parts.netloc, parts.path.strip("/"), endpoint_url=endpoint_url or None,
+            fail_fast=fail_fast,
+        )
     raise ValueError(f"STORAGE_URL must be file:///abs/path or s3://bucket/prefix, got {url!r}")

@@ -13,21 +13,29 @@ from storage.base import CHUNK_SIZE, ObjectInfo, ObjectNotFound, StorageError, c
 # 120 s of 48 kHz stereo 16-bit is 23 MB: parts of 8 MB upload in parallel.
 _TRANSFER = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+# (connect s, per-read s, attempts). Patient for uploads and the purge; fail-fast
+# for a caller that has someone waiting (a download answers 503 within ~5 s).
+_PATIENT = (3, 30, 3)
+_FAIL_FAST = (1, 1.5, 2)
 
 
 class S3Storage:
-    def __init__(self, bucket: str, prefix: str = "", endpoint_url: str | None = None) -> None:
+    def __init__(
+        self, bucket: str, prefix: str = "", endpoint_url: str | None = None,
+        fail_fast: bool = False,
+    ) -> None:
         if not bucket:
             raise ValueError("STORAGE_URL s3://bucket/prefix needs a bucket name")
         self.bucket = bucket
         self.prefix = f"{prefix}/" if prefix else ""
+        connect, read, attempts = _FAIL_FAST if fail_fast else _PATIENT
         self.client = boto3.client(
             "s3",
             endpoint_url=endpoint_url,
             config=Config(
-                connect_timeout=3,
-                read_timeout=30,
-                retries={"max_attempts": 3, "mode": "standard"},
+                connect_timeout=connect,
+                read_timeout=read,
+                retries={"max_attempts": attempts, "mode": "standard"},
                 s3={"addressing_style": "path" if endpoint_url else "auto"},
             ),
         )

@@ -18,6 +18,10 @@ os.environ.update(
     LOG_JSON="0",
     RATE_LIMIT_SESSION="1000/minute",
     RATE_LIMIT_IP="1000/minute",
+    RATE_LIMIT_READ_IP="100000/minute",
+    # Suite tests open dozens of streams from one session; the caps have their own tests.
+    MAX_STREAMS_PER_SESSION="200",
+    MAX_STREAMS_PER_IP="400",
 )
 os.environ.pop("ACESTEP_MODEL_DIR", None)
 os.environ.pop("ENGINE", None)

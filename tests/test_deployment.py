@@ -60,6 +60,7 @@ def test_redis_is_durable_and_never_evicts(services, compose):
     cmd = " ".join(command(redis))
     assert re.search(r"--appendonly\s+yes", cmd)
     assert re.search(r"--maxmemory-policy\s+noeviction", cmd)
+    assert re.search(r"--maxmemory\s+\$\{REDIS_MAXMEMORY:-\d+[kmg]b\}", cmd)
     assert "redis-cli" in " ".join(redis["healthcheck"]["test"])
     volume = redis["volumes"][0].split(":")
     assert volume[1] == "/data" and volume[0] in compose["volumes"]

@@ -14,11 +14,12 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tasks.app import init_celery
 from tasks.config.logs import configure as configure_logging
 from tasks.config.redis_clients import redis_for
-from tasks.config.services import audio_storage, job_store
+from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import Settings
 from web.errors import register_error_handlers
 from web.extensions import cors, limiter, session
 from web.sessions import ApiOnlySessions
+from web.stream_slots import StreamSlots
 
 __version__ = "1.0.0"
 
@@ -38,10 +39,14 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_REDIS=redis_for(settings, "sessions"),
         SESSION_SERIALIZATION_FORMAT="json",
         SESSION_PERMANENT=True,
-        # A session lasts SESSION_LIFETIME_HOURS from creation; not rewriting it
-        # on every status poll saves a Redis write per request.
+        # Not rewriting the session on every status poll saves a Redis write per
+        # request; each generation re-saves it instead (web/blueprints/generate.py),
+        # and it then lives at least as long as that job's record, so a job stays
+        # reachable as long as its audio (or its "expired" answer) exists.
         SESSION_REFRESH_EACH_REQUEST=False,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_lifetime_hours),
+        PERMANENT_SESSION_LIFETIME=timedelta(
+            seconds=max(settings.session_lifetime_hours * 3600, record_ttl_seconds(settings))
+        ),
         SESSION_COOKIE_NAME="session_id",
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
@@ -53,7 +58,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["celery"] = init_celery(settings)
     app.extensions["jobs"] = job_store(settings)
-    app.extensions["audio_storage"] = audio_storage(settings)
+    app.extensions["audio_storage"] = audio_storage(settings, interactive=True)
+    app.extensions["stream_slots"] = StreamSlots(
+        redis_for(settings, "limits"), settings.events_max_seconds
+    )
 
     if settings.trusted_proxy_count:
         n = settings.trusted_proxy_count

@@ -34,9 +34,14 @@ def error_response(status: int, detail: str, headers: dict | None = None):
     return response
 
 
+# OutOfMemoryError: Redis at its maxmemory (noeviction) refuses writes; that is
+# an outage for the client too, not a server bug.
+_OUTAGES = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.OutOfMemoryError)
+
+
 def _is_redis_outage(exc: BaseException | None) -> bool:
     while exc is not None:
-        if isinstance(exc, (redis.ConnectionError, redis.TimeoutError)):
+        if isinstance(exc, _OUTAGES):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -29,6 +29,11 @@ def record_ttl_seconds(settings: Settings) -> int:
 
 
 @lru_cache(maxsize=4)
-def audio_storage(settings: Settings | None = None) -> Storage:
+def audio_storage(settings: Settings | None = None, interactive: bool = False) -> Storage:
+    """`interactive`: the API's client, which gives up within seconds (503) so a
+    download never hangs on a dead store; workers keep the patient one."""
     settings = settings or get_settings()
-    return open_storage(settings.storage_url, endpoint_url=settings.s3_endpoint_url or None)
+    return open_storage(
+        settings.storage_url, endpoint_url=settings.s3_endpoint_url or None,
+        fail_fast=interactive,
+    )

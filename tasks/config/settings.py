@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -18,6 +19,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # One REDIS_URL; each concern gets its own DB number, offset from the URL's DB.
 REDIS_DB_OFFSETS = {"broker": 0, "results": 1, "jobs": 2, "sessions": 3, "limits": 4}
+
+
+# More proxies than this in front of one API is a typo, and each one trusted
+# lets a client pick the address that per-IP limits count.
+MAX_TRUSTED_PROXIES = 5
+# scheme://host[:port], nothing else: a wildcard or a path is never an origin.
+_ORIGIN_RE = re.compile(
+    r"^https?://([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(:[0-9]{1,5})?\Z"
+)
 
 
 class SettingsError(ValueError):
@@ -82,6 +92,18 @@ class Settings:
     )
     rate_limit_session: str = field(default="5/minute", metadata={"env": "RATE_LIMIT_SESSION"})
     rate_limit_ip: str = field(default="20/minute", metadata={"env": "RATE_LIMIT_IP"})
+    # Every other /api/* request and the page, per client IP (IPv6: per /64). A
+    # page polling a few jobs every 5 s and downloading them stays far below it.
+    rate_limit_read_ip: str = field(
+        default="600/minute", metadata={"env": "RATE_LIMIT_READ_IP"}
+    )
+    # Open job-event streams (SSE), counted across every API process in Redis.
+    max_streams_per_session: int = field(
+        default=8, metadata={"env": "MAX_STREAMS_PER_SESSION", "parse": _int}
+    )
+    max_streams_per_ip: int = field(
+        default=32, metadata={"env": "MAX_STREAMS_PER_IP", "parse": _int}
+    )
     trusted_proxy_count: int = field(
         default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
     )
@@ -148,18 +170,27 @@ class Settings:
             raise SettingsError("SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=1")
         if not self.local_mode and not self.secret_key:
             raise SettingsError("SECRET_KEY must be set when LOCAL_MODE=0")
-        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP"):
+        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP", "RATE_LIMIT_READ_IP"):
             value = getattr(self, name.lower())
             if "/" not in value and " per " not in value:
                 raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
         for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS",
-                     "STALL_SECONDS"):
+                     "STALL_SECONDS", "MAX_STREAMS_PER_SESSION", "MAX_STREAMS_PER_IP"):
             if getattr(self, name.lower()) < 1:
                 raise SettingsError(f"{name} must be at least 1")
-        if self.trusted_proxy_count < 0 or self.storage_retries < 0 or self.max_body_bytes < 1024:
+        if self.storage_retries < 0 or self.max_body_bytes < 1024:
+            raise SettingsError("STORAGE_RETRIES must be >= 0, MAX_BODY_BYTES >= 1024")
+        if not 0 <= self.trusted_proxy_count <= MAX_TRUSTED_PROXIES:
             raise SettingsError(
-                "TRUSTED_PROXY_COUNT and STORAGE_RETRIES must be >= 0, MAX_BODY_BYTES >= 1024"
+                f"TRUSTED_PROXY_COUNT must be 0..{MAX_TRUSTED_PROXIES} (the reverse proxies "
+                f"in front of the API), got {self.trusted_proxy_count}"
             )
+        for origin in self.cors_origins:
+            if not _ORIGIN_RE.match(origin):
+                raise SettingsError(
+                    "CORS_ORIGINS must list exact origins such as https://app.example or "
+                    f"http://host:8080 (credentials are allowed, so no '*'), got {origin!r}"
+                )
 
     @property
     def cookie_secure(self) -> bool:

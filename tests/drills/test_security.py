@@ -41,9 +41,11 @@ def test_forged_session_id_gets_a_fresh_session_and_no_access(app, finished_job)
     forger.set_cookie("session_id", "forged-" + "A" * 30)
     r = forger.get(f"/api/jobs/{finished_job}")
     assert r.status_code == 403
+    assert _session_cookie(r) is None  # reads never issue a session
+    r = forger.post("/api/generate", json={"prompt": "drill: mine"})
     issued = _session_cookie(r)
     assert issued and issued != "forged-" + "A" * 30
-    assert forger.get("/api/jobs").get_json()["total"] == 0
+    assert forger.get("/api/jobs").get_json()["total"] == 1  # only its own job
 
 
 @pytest.mark.parametrize("method,path", [
@@ -54,7 +56,7 @@ def test_forged_session_id_gets_a_fresh_session_and_no_access(app, finished_job)
 ])
 def test_another_session_is_refused_everywhere(app, client, finished_job, method, path):
     other = app.test_client()
-    other.get("/api/jobs")  # has a session of its own
+    other.get("/")  # the page gives it a session of its own
     r = other.open(path.format(id=finished_job), method=method)
     assert r.status_code == 403
     assert r.get_json() == {"detail": "This job belongs to another session"}

@@ -22,7 +22,7 @@ def test_secure_cookie_outside_local_mode(make_settings):
     from web import create_app
 
     app = create_app(make_settings(local_mode=False, secret_key="s3cret"))
-    header = cookie_header(app.test_client().get("/api/jobs"))
+    header = cookie_header(app.test_client().post("/api/generate", json={"prompt": "jazz"}))
     assert "Secure" in header
 
 
@@ -30,12 +30,14 @@ def test_samesite_none_for_cross_site_front_ends(make_settings):
     from web import create_app
 
     settings = make_settings(session_cookie_samesite="None", session_cookie_secure=True)
-    header = cookie_header(create_app(settings).test_client().get("/api/jobs"))
+    header = cookie_header(
+        create_app(settings).test_client().post("/api/generate", json={"prompt": "jazz"})
+    )
     assert "SameSite=None" in header and "Secure" in header
 
 
 def test_session_is_stored_server_side_as_json(client, settings):
-    r = client.get("/api/jobs")
+    r = client.post("/api/generate", json={"prompt": "jazz"})
     sid = cookie_header(r).split(";")[0].split("=", 1)[1]
     raw = redis.Redis.from_url(settings.redis_url_for("sessions")).get(f"session:{sid}")
     data = json.loads(raw)  # JSON, never pickle
@@ -49,6 +51,8 @@ def test_forged_cookie_gets_a_fresh_session(app, client):
     forger.set_cookie("session_id", "forged-value-123")
     r = forger.get(f"/api/jobs/{job_id}")
     assert r.status_code == 403
+    assert not r.headers.getlist("Set-Cookie")  # a read never issues a session
+    r = forger.post("/api/generate", json={"prompt": "mine"})
     new_sid = cookie_header(r).split(";")[0].split("=", 1)[1]
     assert new_sid != "forged-value-123" and len(new_sid) >= 32
 

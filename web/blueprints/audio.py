@@ -1,14 +1,19 @@
 from flask import Blueprint, Response, current_app, request
+from werkzeug.http import http_date
 
-from storage import ObjectNotFound, audio_key
+from storage import ObjectInfo, ObjectNotFound, StorageError, audio_key
 from tasks.jobs.status import Status
 from web.errors import ApiError
+from web.extensions import read_limit
 from web.job_access import owned_job
 
 bp = Blueprint("audio", __name__)
 
+_STORAGE_DOWN = "Audio storage is unavailable right now; please retry shortly"
+
 
 @bp.get("/api/audio/<job_id>")
+@read_limit
 def download(job_id: str):
     record = owned_job(job_id)
     if record.get("expired"):
@@ -18,21 +23,35 @@ def download(job_id: str):
     storage = current_app.extensions["audio_storage"]
     key = audio_key(job_id)
     try:
-        size = storage.stat(key).size
+        info = storage.stat(key)
     except ObjectNotFound:
         raise ApiError(404, "The audio file for this job is missing") from None
+    except StorageError:
+        raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
+    size, etag = info.size, entity_tag(info)
 
     headers = {
         "Accept-Ranges": "bytes",
         "Content-Disposition": f'attachment; filename="music_{job_id}.wav"',
         "Cache-Control": "private, max-age=3600",
+        "ETag": etag,
+        "Last-Modified": http_date(info.modified),
     }
     status, start, end = 200, 0, size
     # Malformed or multi-range requests get the whole file (RFC 9110 allows
     # ignoring Range); one satisfiable range gets 206, an unsatisfiable one 416.
     byte_range = request.range
-    if byte_range is not None and byte_range.units == "bytes" and len(byte_range.ranges) == 1:
-        bounds = byte_range.range_for_length(size)
+    if (
+        byte_range is not None
+        and byte_range.units == "bytes"
+        and len(byte_range.ranges) == 1
+        and if_range_matches(etag, info)
+    ):
+        first, last = byte_range.ranges[0]
+        # A suffix longer than the file selects all of it (RFC 9110 14.1.2).
+        bounds = (0, size) if first < 0 and -first >= size > 0 else (
+            byte_range.range_for_length(size)
+        )
         if bounds is None:
             raise ApiError(
                 416, "Requested range not satisfiable", {"Content-Range": f"bytes */{size}"}
@@ -45,6 +64,25 @@ def download(job_id: str):
         body = storage.iter_range(key, start, end)
     except ObjectNotFound:
         raise ApiError(404, "The audio file for this job is missing") from None
+    except StorageError:
+        raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
     return Response(
         body, status=status, headers=headers, mimetype="audio/wav", direct_passthrough=True
     )
+
+
+def entity_tag(info: ObjectInfo) -> str:
+    """Strong ETag from size and modification time: a re-run rewrites the same
+    key, and a resumed download must not splice two renders together."""
+    return f'"{info.size:x}-{int(info.modified.timestamp() * 1_000_000):x}"'
+
+
+def if_range_matches(etag: str, info: ObjectInfo) -> bool:
+    """False when If-Range names another version: then the whole file is sent."""
+    raw = request.headers.get("If-Range", "").strip()
+    if raw.startswith(('"', "W/")):
+        return raw == etag  # strong comparison: a weak tag never matches
+    condition = request.if_range
+    if condition.date is not None:
+        return int(condition.date.timestamp()) == int(info.modified.timestamp())
+    return True

@@ -9,7 +9,9 @@ carries the job's public JSON, as ``GET /api/jobs/{id}`` shows it; the first
 published, so a queued job's position is re-checked every few seconds.
 
 Under gunicorn's gevent worker an open stream is an idle greenlet waiting on a
-queue fed by the process's single pub/sub connection (see web/live.py).
+queue fed by the process's single pub/sub connection (see web/live.py). Each
+open stream also holds a slot under MAX_STREAMS_PER_SESSION and
+MAX_STREAMS_PER_IP (web/stream_slots.py), returned when the response closes.
 """
 
 from __future__ import annotations
@@ -17,9 +19,13 @@ from __future__ import annotations
 from flask import Blueprint, Response, current_app, stream_with_context
 
 from tasks.jobs.submit import estimated_wait
+from web.errors import ApiError
 from web.event_stream import JobEventStream
+from web.extensions import read_limit
+from web.identity import client_key
 from web.job_access import check_job_id, jobs, owned_job
 from web.live import hub_for
+from web.stream_slots import StreamCapExceeded
 
 bp = Blueprint("events", __name__)
 
@@ -27,19 +33,30 @@ KEEPALIVE_SECONDS = 15.0
 
 
 @bp.get("/api/jobs/<job_id>/events")
+@read_limit
 def job_events(job_id: str):
     check_job_id(job_id)  # a malformed id is a 404 before the live feed is involved
     store = jobs()
     # Subscribe first, then read the record (owned_job): no transition can fall
     # between the snapshot and the live feed.
     sub = hub_for(store).subscribe(job_id)
+    config = current_app.config
+    settings = config["SETTINGS"]
     try:
         record = owned_job(job_id)
+        slot = current_app.extensions["stream_slots"].acquire([
+            ("session", record["owner"], settings.max_streams_per_session),
+            ("ip", client_key(), settings.max_streams_per_ip),
+        ])
+    except StreamCapExceeded as exc:
+        sub.close()
+        raise ApiError(
+            429, f"Too many open event streams: {exc}; close one first",
+            {"Retry-After": "5"},
+        ) from None
     except BaseException:
         sub.close()
         raise
-    config = current_app.config
-    settings = config["SETTINGS"]
     stream = JobEventStream(
         sub,
         record,
@@ -54,6 +71,7 @@ def job_events(job_id: str):
     # HEAD, or a client gone before the first byte: the body is never iterated,
     # so the subscription is released when the server closes the response.
     response.call_on_close(stream.close)
+    response.call_on_close(slot.release)
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"  # nginx: do not buffer the stream
     return response

@@ -1,11 +1,11 @@
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, current_app, jsonify, request, session
 
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
 from tasks.jobs.submit import QueueUnavailable, estimated_wait, submit
 from web.errors import ApiError
 from web.extensions import limiter
-from web.identity import client_ip, session_owner
+from web.identity import client_key, session_owner
 from web.job_access import jobs
 
 bp = Blueprint("generate", __name__)
@@ -15,7 +15,7 @@ def _session_key() -> str:
 
 
 def _ip_key() -> str:
-    return "ip:" + client_ip()
+    return "ip:" + client_key()
 
 
 def _settings():
@@ -28,7 +28,10 @@ def _settings():
 def create():
     if not request.is_json:
         raise ApiError(415, "Content-Type must be application/json")
-    body = request.get_json(silent=True)
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # e.g. 8,000 nested [ fit under the body cap
+        raise ApiError(400, "Malformed JSON body (nested too deeply)") from None
     if body is None and request.get_data(cache=True).strip() not in (b"null",):
         raise ApiError(400, "Malformed JSON body")
     if not isinstance(body, dict):
@@ -47,6 +50,9 @@ def create():
             {"Retry-After": "5"},
         ) from None
     job_id = record["job_id"]
+    # Re-save the session: its life restarts now, so it outlives this job's
+    # record (see PERMANENT_SESSION_LIFETIME in create_app).
+    session.modified = True
     response = jsonify(
         job_id=job_id,
         status=Status.QUEUED,

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from flask import Blueprint, send_from_directory
 
+from web.extensions import read_limit
 from web.identity import session_owner
 
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -25,6 +26,7 @@ _CSP = (
 
 
 @bp.get("/")
+@read_limit
 def index():
     session_owner()
     response = send_from_directory(STATIC, "index.html", max_age=0)
