@@ -42,13 +42,11 @@ def peaks_of(path: Path, n: int = 300) -> list[int]:
 
 
 def contract_sections(understood: dict) -> list[dict]:
-    """The composer's form (section, start) as the contract's sections with lyric lines."""
-    form = understood["form"]
-    ends = [s["start"] for s in form[1:]] + [float(understood["duration"])]
+    """The composer's own sections, with test lyric lines under verse and chorus."""
     return [
-        {"name": s["section"], "start": s["start"], "end": end,
-         "lines": LINES.get(s["section"], [])}
-        for s, end in zip(form, ends, strict=True)
+        {"name": s["name"], "start": s["start"], "end": s["end"],
+         "lines": LINES.get(s["name"], [])}
+        for s in understood["sections"]
     ]
 
 
