@@ -82,6 +82,13 @@ class Settings:
     )
     rate_limit_session: str = field(default="5/minute", metadata={"env": "RATE_LIMIT_SESSION"})
     rate_limit_ip: str = field(default="20/minute", metadata={"env": "RATE_LIMIT_IP"})
+    # Queued + started jobs one session / one client IP (IPv6: its /64) may have at once.
+    max_active_jobs_per_session: int = field(
+        default=5, metadata={"env": "MAX_ACTIVE_JOBS_PER_SESSION", "parse": _int}
+    )
+    max_active_jobs_per_ip: int = field(
+        default=15, metadata={"env": "MAX_ACTIVE_JOBS_PER_IP", "parse": _int}
+    )
     trusted_proxy_count: int = field(
         default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
     )
@@ -153,7 +160,7 @@ class Settings:
             if "/" not in value and " per " not in value:
                 raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
         for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS",
-                     "STALL_SECONDS"):
+                     "STALL_SECONDS", "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP"):
             if getattr(self, name.lower()) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         if self.trusted_proxy_count < 0 or self.storage_retries < 0 or self.max_body_bytes < 1024:

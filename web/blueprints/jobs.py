@@ -1,3 +1,5 @@
+import threading
+
 from flask import Blueprint, current_app, jsonify, request
 
 from web.errors import ApiError
@@ -33,9 +35,21 @@ def cancel_job(job_id: str):
     if outcome != "ok":
         raise ApiError(409, f"Only queued jobs can be canceled; this job is {outcome}")
     # The worker also checks the record before starting, so the revoke is only
-    # a shortcut that spares it the message.
+    # a shortcut that spares it the message: published on the side, and the
+    # response never waits for it longer than REVOKE_WAIT_SECONDS (a broker
+    # that drops right now would otherwise hold the request in kombu's retries).
+    control = current_app.extensions["celery"].control
+    publish = threading.Thread(target=_revoke, args=(control, job_id), daemon=True)
+    publish.start()
+    publish.join(REVOKE_WAIT_SECONDS)
+    return "", 204
+
+
+REVOKE_WAIT_SECONDS = 1.0
+
+
+def _revoke(control, job_id: str) -> None:
     try:
-        current_app.extensions["celery"].control.revoke(job_id)
+        control.revoke(job_id)
     except Exception:
         pass
-    return "", 204
