@@ -39,6 +39,8 @@ BASE_ENV = {
     "LOG_JSON": "0",
     "RATE_LIMIT_SESSION": "100000/minute",
     "RATE_LIMIT_IP": "100000/minute",
+    "MAX_ACTIVE_JOBS_PER_SESSION": "100000",
+    "MAX_ACTIVE_JOBS_PER_IP": "100000",
     "ENGINE": "fixed",
     "FIXED_ENGINE_MS": "0",
     "FIXED_ENGINE_STEPS": "1",

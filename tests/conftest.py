@@ -18,6 +18,10 @@ os.environ.update(
     LOG_JSON="0",
     RATE_LIMIT_SESSION="1000/minute",
     RATE_LIMIT_IP="1000/minute",
+    # Like the rate limits: generous for tests that queue many jobs; the caps'
+    # own tests set the defaults (tests/web/test_active_caps.py).
+    MAX_ACTIVE_JOBS_PER_SESSION="1000",
+    MAX_ACTIVE_JOBS_PER_IP="1000",
 )
 os.environ.pop("ACESTEP_MODEL_DIR", None)
 os.environ.pop("ENGINE", None)

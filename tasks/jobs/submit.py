@@ -116,6 +116,8 @@ def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: in
 
     work = sum(count * runtime(d) for d, count in totals["durations"].items())
     rank, depth = totals["rank"], totals["depth"]
-    ahead = work * rank / depth if rank and depth else 0.0
+    ahead = 0.0
+    if rank and depth > 1:  # the other queued jobs' work, in the share ahead of this one
+        ahead = max(0.0, work - runtime(duration)) * rank / (depth - 1)
     workers = max(1, totals["workers"])
     return int(math.ceil(ahead / workers + runtime(duration)))
