@@ -27,7 +27,9 @@ class JobRequest(Request):
         return super().on_timeout(soft, timeout)
 
     def on_failure(self, exc_info, send_failed_event=True, return_ok=False):
-        if isinstance(exc_info.exception, WorkerLostError) and JOB_ID_RE.match(self.id or ""):
+        # billiard hands the error over wrapped (ExceptionWithTraceback.exc).
+        exc = getattr(exc_info.exception, "exc", exc_info.exception)
+        if isinstance(exc, WorkerLostError) and JOB_ID_RE.match(self.id or ""):
             _best_effort(lambda: job_store().mark_lost(self.id), self.id)
         return super().on_failure(exc_info, send_failed_event=send_failed_event,
                                   return_ok=return_ok)
