@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 
 import redis
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
 from inference import EngineError, check_audio
 from inference.contract import CHANNELS, SAMPLE_RATE, resolve_seed
@@ -81,7 +81,8 @@ def generate(self, **fields):
         return _result(jobs.get(job_id))
     if outcome == "duplicate":  # another run of this job is alive: leave it alone
         log.warning("dropping a duplicate delivery of a running job", extra=extra)
-        return {"job_id": job_id, "status": "duplicate"}
+        # Ignore: acknowledged, and no result stored over the live run's own.
+        raise Ignore()
     if outcome == "timed_out":
         raise JobFailed(TIME_LIMIT_ERROR)
     if outcome == "gave_up":
