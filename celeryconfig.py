@@ -19,7 +19,16 @@ def from_settings(settings) -> dict:
         # A message not acknowledged within this time is handed to another
         # worker, so it must exceed the longest hard time limit or long jobs
         # would run twice.
-        "broker_transport_options": {"visibility_timeout": max(3600, max_hard * 2)},
+        # priority_steps 0..9: one Redis list per priority, polled 0 first
+        # (tasks.jobs.submit chooses a job's priority for a fair queue).
+        "broker_transport_options": {
+            "visibility_timeout": max(3600, max_hard * 2),
+            "priority_steps": list(range(10)),
+            "queue_order_strategy": "priority",
+            # An unreachable broker fails a publish (API submit, cancel's revoke)
+            # in seconds rather than hanging on the OS connect timeout.
+            "socket_connect_timeout": 2,
+        },
         # Defaults for callers that do not pass limits (batch scripts): the
         # longest duration's limits. The API passes limits scaled to each job.
         "task_soft_time_limit": max_soft,
@@ -48,7 +57,9 @@ redis_socket_connect_timeout = 2
 
 task_default_queue = "music"
 task_routes = {
-    "music.generate": {"queue": "music"},
+    # A message sent without a priority (batch CLI, a script's send_task)
+    # queues behind every interactive job (tasks.jobs.submit.BATCH_PRIORITY).
+    "music.generate": {"queue": "music", "priority": 9},
     "music.purge_expired": {"queue": "maintenance"},
     "music.requeue_stalled": {"queue": "maintenance"},
 }

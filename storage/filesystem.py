@@ -1,13 +1,26 @@
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 from storage.base import CHUNK_SIZE, ObjectInfo, ObjectNotFound, StorageError, check_key
+
+TEMP_PREFIX = ".upload-"
+STALE_TEMP_SECONDS = 3600.0  # no upload copy takes an hour: older temporaries are debris
+
+
+def _fsync_dir(folder: Path) -> None:
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 class FileStorage:
@@ -21,15 +34,40 @@ class FileStorage:
 
     def put_file(self, key: str, path: Path, content_type: str = "audio/wav") -> None:
         dest = self._path(key)
+        tmp = None
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            # Copy beside the destination, then rename: readers never see half a file.
-            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=".upload-")
+            # Copy beside the destination, then rename: readers never see half a
+            # file. fsync before the rename (and the folder after) so a crash
+            # cannot leave a complete-looking name over missing data.
+            fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=TEMP_PREFIX)
             with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
                 shutil.copyfileobj(src, out, CHUNK_SIZE)
+                out.flush()
+                os.fsync(out.fileno())
             os.replace(tmp, dest)
+            tmp = None
+            _fsync_dir(dest.parent)
         except OSError as exc:
             raise StorageError(f"could not write {key}: {exc.strerror or exc}") from exc
+        finally:
+            if tmp is not None:  # any failure before the rename: no temporary left behind
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+
+    def sweep_temporaries(self, older_than: float = STALE_TEMP_SECONDS) -> int:
+        """Delete upload temporaries older than this (left by a process killed mid-copy)."""
+        folder = self.root / "audio"
+        if not folder.is_dir():
+            return 0
+        cutoff = time.time() - older_than
+        removed = 0
+        for path in folder.glob(TEMP_PREFIX + "*"):
+            with contextlib.suppress(OSError):
+                if path.stat().st_mtime < cutoff:
+                    path.unlink()
+                    removed += 1
+        return removed
 
     def stat(self, key: str) -> ObjectInfo:
         try:

@@ -10,7 +10,7 @@ import time
 from contextlib import contextmanager
 
 import redis
-from celery.exceptions import SoftTimeLimitExceeded
+from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
 from inference import EngineError, check_audio
 from inference.contract import CHANNELS, SAMPLE_RATE, resolve_seed
@@ -22,6 +22,7 @@ from tasks.config.settings import get_settings
 from tasks.jobs.metrics import record_finished
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
+from tasks.jobs.store import JOB_ID_RE, TIME_LIMIT_ERROR
 from tasks.worker import current_engine
 
 log = logging.getLogger("tasks.generate")
@@ -42,9 +43,14 @@ class JobFailed(Exception):
     retry_backoff=2,
     retry_backoff_max=60,
     max_retries=5,
+    Request="tasks.lost_runs:JobRequest",
 )
 def generate(self, **fields):
     job_id = self.request.id
+    if not isinstance(job_id, str) or not JOB_ID_RE.match(job_id):
+        # No record may be keyed by it (and storage would refuse its audio key).
+        log.error("refusing a job with an invalid id %r", str(job_id)[:80])
+        raise JobFailed("invalid job id: use 8-64 letters, digits, '-' or '_'")
     settings = get_settings()
     jobs = job_store()
     extra = {"job_id": job_id}
@@ -59,12 +65,26 @@ def generate(self, **fields):
 
     if params.seed is None:
         params = params.model_copy(update={"seed": resolve_seed(None)})
-    outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
+    hard_limit = (self.request.timelimit or (None, None))[0]
+    if not hard_limit:
+        hard_limit = settings.time_limits(params.duration)[1]
+
+    def start():
+        return jobs.start(job_id, settings.max_worker_losses,
+                          stall_seconds=settings.stall_seconds, hard_limit=hard_limit)
+
+    outcome, attempts = start()
     if outcome == "missing":  # sent straight to Celery (batch): no record yet
         jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
-        outcome, attempts = jobs.start(job_id, settings.max_worker_losses)
+        outcome, attempts = start()
     if outcome == Status.FINISHED:  # a redelivered message for a job already done
         return _result(jobs.get(job_id))
+    if outcome == "duplicate":  # another run of this job is alive: leave it alone
+        log.warning("dropping a duplicate delivery of a running job", extra=extra)
+        # Ignore: acknowledged, and no result stored over the live run's own.
+        raise Ignore()
+    if outcome == "timed_out":
+        raise JobFailed(TIME_LIMIT_ERROR)
     if outcome == "gave_up":
         raise JobFailed(jobs.get(job_id).get("error", "worker lost"))
     if outcome != Status.STARTED:  # canceled (or expired) before it could start
@@ -80,7 +100,7 @@ def generate(self, **fields):
         with _signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
             return _run(jobs, job_id, params, settings)
     except SoftTimeLimitExceeded:
-        message = "generation took longer than its time limit"
+        message = TIME_LIMIT_ERROR
     except EngineError as exc:
         message = str(exc)
     except StorageError:

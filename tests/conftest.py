@@ -22,6 +22,10 @@ os.environ.update(
     # Suite tests open dozens of streams from one session; the caps have their own tests.
     MAX_STREAMS_PER_SESSION="200",
     MAX_STREAMS_PER_IP="400",
+    # Like the rate limits: generous for tests that queue many jobs; the caps'
+    # own tests set the defaults (tests/web/test_active_caps.py).
+    MAX_ACTIVE_JOBS_PER_SESSION="1000",
+    MAX_ACTIVE_JOBS_PER_IP="1000",
 )
 os.environ.pop("ACESTEP_MODEL_DIR", None)
 os.environ.pop("ENGINE", None)

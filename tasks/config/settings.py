@@ -104,6 +104,13 @@ class Settings:
     max_streams_per_ip: int = field(
         default=32, metadata={"env": "MAX_STREAMS_PER_IP", "parse": _int}
     )
+    # Queued + started jobs one session / one client IP (IPv6: its /64) may have at once.
+    max_active_jobs_per_session: int = field(
+        default=5, metadata={"env": "MAX_ACTIVE_JOBS_PER_SESSION", "parse": _int}
+    )
+    max_active_jobs_per_ip: int = field(
+        default=15, metadata={"env": "MAX_ACTIVE_JOBS_PER_IP", "parse": _int}
+    )
     trusted_proxy_count: int = field(
         default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
     )
@@ -175,7 +182,8 @@ class Settings:
             if "/" not in value and " per " not in value:
                 raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
         for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS",
-                     "STALL_SECONDS", "MAX_STREAMS_PER_SESSION", "MAX_STREAMS_PER_IP"):
+                     "STALL_SECONDS", "MAX_STREAMS_PER_SESSION", "MAX_STREAMS_PER_IP",
+                     "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP"):
             if getattr(self, name.lower()) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         if self.storage_retries < 0 or self.max_body_bytes < 1024:

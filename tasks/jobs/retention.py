@@ -38,7 +38,8 @@ def purge(now: datetime | None = None, settings=None) -> dict:
     cutoff = now - timedelta(hours=settings.retention_hours)
     audio = _purge_audio(settings, cutoff)
     records = _sweep_records(settings, now, cutoff)
-    result = {**audio, **records, "cutoff": cutoff.isoformat()}
+    result = {**audio, **records, "temporaries_deleted": _sweep_temporaries(settings),
+              "cutoff": cutoff.isoformat()}
     log.info("retention purge: %s", result)
     return result
 
@@ -63,6 +64,17 @@ def _purge_audio(settings, cutoff: datetime) -> dict:
             log.warning("retention: could not delete %s: %s", info.key, exc)
             errors += 1
     return {"deleted": deleted, "skipped": skipped, "errors": errors}
+
+
+def _sweep_temporaries(settings) -> int:
+    # Upload copies left by a worker killed mid-write (file storage only: S3
+    # multipart uploads that never complete are the bucket lifecycle's job).
+    sweep = getattr(audio_storage(settings), "sweep_temporaries", None)
+    try:
+        return sweep() if sweep else 0
+    except OSError as exc:
+        log.warning("retention: could not sweep upload temporaries: %s", exc)
+        return 0
 
 
 def _sweep_records(settings, now: datetime, cutoff: datetime) -> dict:

@@ -29,7 +29,8 @@ def requeue_stalled(older_than: float | None = None) -> dict:
         if not jobs.requeue(job_id, silence):
             continue
         record = jobs.get(job_id)
-        enqueue(settings, job_id, JobParams.from_record(record).as_dict())
+        # Priority 0: it already waited its turn once.
+        enqueue(settings, job_id, JobParams.from_record(record).as_dict(), priority=0)
         log.warning("requeued a job silent for over %ss", silence, extra={"job_id": job_id})
         requeued.append(job_id)
     return {"requeued": requeued}

@@ -9,6 +9,7 @@ published on ``events:{id}`` for live listeners.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import time
@@ -19,6 +20,7 @@ import redis
 from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
 
+TIME_LIMIT_ERROR = "generation took longer than its time limit"
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
 _QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
 _WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
@@ -26,6 +28,9 @@ HEARTBEAT_WINDOW = 15.0  # a worker seen within this many seconds counts as live
 _RUNTIME_KEY = "runtime:{duration}"  # list of recent run times in seconds
 RUNTIME_HISTORY = 50
 _RUNNING_KEY = "running"  # zset of started job ids, score = last sign of life
+# hash: duration -> how many queued jobs have it (running totals for estimated_wait)
+_QUEUED_DURATIONS_KEY = "queue:durations"
+WORKER_FORGET_AFTER = 3600.0  # a worker silent this long is dropped from workers:alive
 
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds"}
@@ -43,44 +48,155 @@ def _owner_key(owner: str) -> str:
     return f"owner:{owner}:jobs"
 
 
+def _active_key(kind: str, who: str) -> str:
+    # Sets of the queued + started job ids of one owner or client; the Lua
+    # scripts build the same names from the record's fields.
+    return f"active:{kind}:{who}"
+
+
 def _events_channel(job_id: str) -> str:
     return f"events:{job_id}"
+
+
+def client_key(raw: str) -> str:
+    """The record's client field: a hash, so records never hold a raw IP address."""
+    return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:24]
+
+
+class TooManyActiveJobs(Exception):
+    """The owner or client already has its maximum of queued + started jobs."""
+
+    def __init__(self, scope: str, active: int, limit: int) -> None:
+        super().__init__(f"{scope} has {active} active jobs (limit {limit})")
+        self.scope, self.active, self.limit = scope, active, limit
 
 
 _EVENTS_PATTERN = _events_channel("*")
 _RECORD_PATTERN = _job_key("*")
 
 
-_START = """
-local key = KEYS[1]
+# Shared by the scripts below. Key names built here must match the Python
+# helpers above (job:{id}, active:owner:{owner}, active:client:{client}).
+# Every move in or out of the queue zset adjusts the per-duration totals, and
+# every end of a job releases its owner's and client's active slots, inside
+# the same script: the running totals cannot drift from the records.
+_LUA_HELPERS = """
+local function dequeue(queue, totals, job_id, job_key)
+  if redis.call('ZREM', queue, job_id) == 1 then
+    local d = redis.call('HGET', job_key, 'duration')
+    if d and redis.call('HINCRBY', totals, d, -1) <= 0 then redis.call('HDEL', totals, d) end
+  end
+end
+local function enqueue(queue, totals, job_id, job_key, score)
+  if redis.call('ZADD', queue, 'NX', score, job_id) == 1 then
+    local d = redis.call('HGET', job_key, 'duration')
+    if d then redis.call('HINCRBY', totals, d, 1) end
+  end
+end
+local function release(job_key, job_id)
+  local owner, client = unpack(redis.call('HMGET', job_key, 'owner', 'client'))
+  if owner then redis.call('SREM', 'active:owner:' .. owner, job_id) end
+  if client then redis.call('SREM', 'active:client:' .. client, job_id) end
+end
+"""
+
+# Creation with the caps checked in the same script: no concurrent submit can
+# slip past them. Members whose record is gone or ended are pruned first (a
+# record that expired while active must not hold a slot forever).
+_CREATE = _LUA_HELPERS + """
+local function active(set)
+  for _, id in ipairs(redis.call('SMEMBERS', set)) do
+    local st = redis.call('HGET', 'job:' .. id, 'status')
+    if st ~= 'queued' and st ~= 'started' then redis.call('SREM', set, id) end
+  end
+  return redis.call('SCARD', set)
+end
+local job_key, owner_index, queue, totals, owner_set, client_set, channel = unpack(KEYS)
+local job_id, score, ttl, max_owner, max_client, queued, event =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local n_owner = redis.call('SCARD', owner_set)
+if max_owner > 0 then n_owner = active(owner_set) end
+if max_owner > 0 and n_owner >= max_owner then return {'owner', n_owner, 0, -1} end
+local n_client = 0
+if client_set ~= owner_set then
+  n_client = max_client > 0 and active(client_set) or redis.call('SCARD', client_set)
+  if max_client > 0 and n_client >= max_client then return {'client', n_client, n_owner, -1} end
+end
+for i = 8, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
+redis.call('EXPIRE', job_key, ttl)
+redis.call('ZADD', owner_index, score, job_id)
+redis.call('EXPIRE', owner_index, ttl)
+for _, set in ipairs({owner_set, client_set}) do
+  redis.call('SADD', set, job_id)
+  redis.call('EXPIRE', set, ttl)
+end
+local rank = -1
+if queued == '1' then
+  enqueue(queue, totals, job_id, job_key, score)
+  rank = redis.call('ZRANK', queue, job_id)
+end
+redis.call('PUBLISH', channel, event)
+return {'ok', n_owner, n_client, rank}
+"""
+
+# Delivery of a job. A `started` job is delivered again when its worker was
+# lost (its sign of life then stops, or the worker's parent marks it dead at
+# once), after a Redis-blip retry (`retrying`), or as a duplicate: the stall
+# sweep's requeue racing the original message. Only the first two may render
+# again; a duplicate while the run still shows signs of life is dropped. A
+# redelivery after the run's hard deadline fails the job as timed out.
+_START = _LUA_HELPERS + """
+local key, queue, running, channel, totals = unpack(KEYS)
+local job_id, now = ARGV[1], tonumber(ARGV[5])
 local status = redis.call('HGET', key, 'status')
 if not status then return {'missing', 0} end
 if status ~= 'queued' and status ~= 'started' then return {status, 0} end
 local losses = tonumber(redis.call('HGET', key, 'losses') or '0')
 if status == 'started' and redis.call('HGET', key, 'retrying') ~= '1' then
-  -- started but not retrying: the previous run's worker was lost mid-job
+  local deadline = tonumber(redis.call('HGET', key, 'deadline') or '0')
+  if deadline > 0 and now >= deadline then
+    redis.call('HSET', key, 'status', 'failed', 'finished_at', ARGV[2], 'error', ARGV[9])
+    redis.call('ZREM', running, job_id)
+    release(key, job_id)
+    redis.call('PUBLISH', channel, ARGV[7])
+    return {'timed_out', 0}
+  end
+  local seen = redis.call('ZSCORE', running, job_id)
+  if seen and tonumber(seen) > now - tonumber(ARGV[8]) then return {'duplicate', 0} end
   losses = losses + 1
 end
 redis.call('HSET', key, 'losses', losses, 'retrying', '0')
-redis.call('ZREM', KEYS[2], ARGV[1])
+dequeue(queue, totals, job_id, key)
 if losses >= tonumber(ARGV[3]) then
   redis.call('HSET', key, 'status', 'failed', 'finished_at', ARGV[2], 'error', ARGV[4])
-  redis.call('PUBLISH', KEYS[4], ARGV[7])
+  redis.call('ZREM', running, job_id)
+  release(key, job_id)
+  redis.call('PUBLISH', channel, ARGV[7])
   return {'gave_up', losses}
 end
 local attempts = redis.call('HINCRBY', key, 'attempts', 1)
-redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0)
-redis.call('ZADD', KEYS[3], ARGV[5], ARGV[1])
+redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0,
+           'deadline', now + tonumber(ARGV[10]))
+redis.call('ZADD', running, now, job_id)
 -- Published from here: one round trip between a job's delivery and its
 -- `started` event.
-redis.call('PUBLISH', KEYS[4], ARGV[6])
+redis.call('PUBLISH', channel, ARGV[6])
 return {'started', attempts}
+"""
+
+# The worker process running this job died (its parent saw it): the job's
+# sign of life is set to "long ago" so the redelivery counts as a loss.
+_MARK_LOST = """
+if redis.call('HGET', KEYS[1], 'status') == 'started' then
+  redis.call('ZADD', KEYS[2], 'XX', 0, ARGV[1])
+end
+return 0
 """
 
 # started -> queued for a job whose run stopped showing signs of life (its
 # worker vanished, or lost the broker and cancelled it). Checked atomically so
 # a job that just finished, or just touched its heartbeat, is left alone.
-_REQUEUE = """
+_REQUEUE = _LUA_HELPERS + """
 local key = KEYS[1]
 local seen = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if redis.call('HGET', key, 'status') ~= 'started' or not seen
@@ -91,12 +207,12 @@ end
 redis.call('ZREM', KEYS[2], ARGV[1])
 redis.call('HINCRBY', key, 'losses', 1)
 redis.call('HSET', key, 'status', 'queued', 'enqueued_at', ARGV[3], 'progress', 0)
-redis.call('ZADD', KEYS[3], ARGV[4], ARGV[1])
+enqueue(KEYS[3], KEYS[5], ARGV[1], key, ARGV[4])
 redis.call('PUBLISH', KEYS[4], '{"event": "queued"}')
 return 1
 """
 
-_TRANSITION = """
+_TRANSITION = _LUA_HELPERS + """
 local status = redis.call('HGET', KEYS[1], 'status')
 if not status then return 'missing' end
 local allowed = false
@@ -112,11 +228,24 @@ end
 if new_status then
   -- Only a status change moves the job out of the queue and the running set
   -- (a field update such as `expired` must not), and is announced.
-  redis.call('ZREM', KEYS[2], ARGV[2])
+  dequeue(KEYS[2], KEYS[5], ARGV[2], KEYS[1])
   redis.call('ZREM', KEYS[3], ARGV[2])
+  if new_status ~= 'queued' and new_status ~= 'started' then release(KEYS[1], ARGV[2]) end
   redis.call('PUBLISH', KEYS[4], '{"event": "' .. new_status .. '"}')
 end
 return 'ok'
+"""
+
+# A record removed outright (failed submit, retention sweep): out of the
+# queue, its totals and its active slots, then gone.
+_FORGET = _LUA_HELPERS + """
+dequeue(KEYS[2], KEYS[3], ARGV[1], KEYS[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
+release(KEYS[1], ARGV[1])
+local owner = redis.call('HGET', KEYS[1], 'owner')
+if owner then redis.call('ZREM', 'owner:' .. owner .. ':jobs', ARGV[1]) end
+redis.call('DEL', KEYS[1])
+return 0
 """
 
 
@@ -124,16 +253,29 @@ class JobStore:
     def __init__(self, client: redis.Redis, retention_seconds: int) -> None:
         self.r = client
         self.retention = retention_seconds
+        self._create = client.register_script(_CREATE)
         self._start = client.register_script(_START)
         self._transition = client.register_script(_TRANSITION)
         self._requeue = client.register_script(_REQUEUE)
+        self._mark_lost = client.register_script(_MARK_LOST)
+        self._forget = client.register_script(_FORGET)
 
     # --- records -----------------------------------------------------------
-    def create(self, job_id: str, owner: str, fields: dict, *, queued: bool = True) -> dict:
+    def create(
+        self, job_id: str, owner: str, fields: dict, *, queued: bool = True,
+        client: str | None = None, max_owner: int = 0, max_client: int = 0,
+    ) -> dict:
+        """Make a queued record unless the owner or client (a client_key()) is at its cap.
+
+        Raises TooManyActiveJobs. The returned record carries `queue_position`
+        and `active_before`: the larger of the owner's and client's active
+        counts before this job (what the fair queue's priority comes from).
+        """
         now = utcnow()
         record = {
             "job_id": job_id,
             "owner": owner,
+            "client": client,
             "status": Status.QUEUED,
             "created_at": now,
             "enqueued_at": now,
@@ -141,21 +283,27 @@ class JobStore:
             "losses": 0,
             **fields,
         }
-        pipe = self.r.pipeline()
-        pipe.hset(_job_key(job_id), mapping=self._encode(record))
-        pipe.expire(_job_key(job_id), self.retention)
-        pipe.zadd(_owner_key(owner), {job_id: time.time()})
-        pipe.expire(_owner_key(owner), self.retention)
+        owner_set = _active_key("owner", owner)
+        client_set = _active_key("client", client) if client else owner_set
+        args = [job_id, time.time(), self.retention, max_owner, max_client,
+                "1" if queued else "0", json.dumps({"event": "queued"})]
+        for name, value in self._encode(record).items():
+            args += [name, value]
+        scope, first, second, rank = self._create(
+            keys=[_job_key(job_id), _owner_key(owner), _QUEUE_KEY, _QUEUED_DURATIONS_KEY,
+                  owner_set, client_set, _events_channel(job_id)],
+            args=args,
+        )
+        scope = scope.decode() if isinstance(scope, bytes) else scope
+        if scope == "owner":
+            raise TooManyActiveJobs("session", int(first), max_owner)
+        if scope == "client":
+            raise TooManyActiveJobs("client", int(first), max_client)
+        record["active_before"] = max(int(first), int(second))
         if queued:
-            pipe.zadd(_QUEUE_KEY, {job_id: time.time()}, nx=True)
-            pipe.zrank(_QUEUE_KEY, job_id)
-        pipe.publish(_events_channel(job_id), json.dumps({"event": "queued"}))
-        replies = pipe.execute()
-        if queued:
-            # Taken in the same transaction: a worker may start the job right after.
-            rank = replies[-2]
-            record["queue_position"] = None if rank is None else rank + 1
-        return record
+            # Taken in the same script: a worker may start the job right after.
+            record["queue_position"] = None if rank < 0 else rank + 1
+        return {k: v for k, v in record.items() if v is not None or k == "queue_position"}
 
     def create_if_absent(self, job_id: str, owner: str, fields: dict) -> bool:
         """For direct Celery callers: make a record unless the API already did."""
@@ -187,13 +335,11 @@ class JobStore:
         self.r.hset(_job_key(job_id), mapping=self._encode(fields))
 
     def delete(self, job_id: str) -> None:
-        record = self.get(job_id)
-        pipe = self.r.pipeline()
-        pipe.delete(_job_key(job_id))
-        pipe.zrem(_QUEUE_KEY, job_id)
-        if record:
-            pipe.zrem(_owner_key(record["owner"]), job_id)
-        pipe.execute()
+        self._forget_record(job_id)
+
+    def _forget_record(self, job_id: str) -> None:
+        self._forget(keys=[_job_key(job_id), _QUEUE_KEY, _QUEUED_DURATIONS_KEY, _RUNNING_KEY],
+                     args=[job_id])
 
     def list_for_owner(
         self, owner: str, offset: int = 0, limit: int = 20
@@ -207,18 +353,33 @@ class JobStore:
         return [r for r in records if r is not None], self.r.zcard(key)
 
     # --- transitions ---------------------------------------------------------
-    def start(self, job_id: str, max_losses: int) -> tuple[str, int]:
-        """queued/started(redelivered) -> started. Returns (outcome, attempts)."""
+    def start(
+        self, job_id: str, max_losses: int, *, stall_seconds: float = 90.0,
+        hard_limit: float = 3600.0,
+    ) -> tuple[str, int]:
+        """queued/started(redelivered) -> started. Returns (outcome, attempts).
+
+        Outcomes besides a status: 'started', 'missing', 'duplicate' (another
+        run of this job is alive: do nothing), 'gave_up' (too many lost
+        workers: failed), 'timed_out' (redelivered after the run's hard
+        deadline: failed).
+        """
         error = f"the job was interrupted {max_losses} times (worker lost); giving up"
         outcome, count = self._start(
-            keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id)],
+            keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id),
+                  _QUEUED_DURATIONS_KEY],
             args=[job_id, utcnow(), max_losses, error, time.time(),
-                  json.dumps({"event": "started"}), json.dumps({"event": "failed"})],
+                  json.dumps({"event": "started"}), json.dumps({"event": "failed"}),
+                  stall_seconds, TIME_LIMIT_ERROR, hard_limit],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
-        if outcome == "gave_up":
+        if outcome in ("gave_up", "timed_out"):
             count_transition(self.r, Status.FAILED)
         return outcome, int(count)
+
+    def mark_lost(self, job_id: str) -> None:
+        """Its worker process died: the next delivery counts as a loss, not a duplicate."""
+        self._mark_lost(keys=[_job_key(job_id), _RUNNING_KEY], args=[job_id])
 
     def transition(self, job_id: str, allowed_from: tuple[str, ...], **fields) -> str:
         """Set fields only if the current status is in allowed_from; returns 'ok' or it."""
@@ -226,7 +387,9 @@ class JobStore:
         for name, value in self._encode(fields).items():
             args += [name, value]
         result = self._transition(
-            keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id)], args=args
+            keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id),
+                  _QUEUED_DURATIONS_KEY],
+            args=args,
         )
         result = result.decode() if isinstance(result, bytes) else result
         if result == "ok" and "status" in fields:
@@ -261,7 +424,8 @@ class JobStore:
         """started -> queued if the job showed no sign of life for older_than seconds."""
         now = time.time()
         done = self._requeue(
-            keys=[_job_key(job_id), _RUNNING_KEY, _QUEUE_KEY, _events_channel(job_id)],
+            keys=[_job_key(job_id), _RUNNING_KEY, _QUEUE_KEY, _events_channel(job_id),
+                  _QUEUED_DURATIONS_KEY],
             args=[job_id, now - older_than, utcnow(), now],
         )
         return bool(done)
@@ -278,22 +442,24 @@ class JobStore:
         rank = self.r.zrank(_QUEUE_KEY, job_id)
         return None if rank is None else rank + 1
 
-    def jobs_ahead(self, job_id: str) -> list[str]:
-        rank = self.r.zrank(_QUEUE_KEY, job_id)
-        if not rank:
-            return []
-        return [i.decode() for i in self.r.zrange(_QUEUE_KEY, 0, rank - 1)]
+    def queue_totals(self, job_id: str | None = None) -> dict:
+        """Running totals for estimates, in one round trip, without reading the queue.
 
-    def queued_durations(self, job_ids: list[str]) -> list[int]:
-        """Durations of those jobs still queued, in one round trip."""
+        {"durations": {duration: queued count}, "depth": queued jobs,
+         "rank": this job's 0-based place or None, "workers": live workers}
+        """
         pipe = self.r.pipeline(transaction=False)
-        for job_id in job_ids:
-            pipe.hmget(_job_key(job_id), "status", "duration")
-        return [
-            int(duration)
-            for status, duration in pipe.execute()
-            if status == Status.QUEUED.encode() and duration is not None
-        ]
+        pipe.hgetall(_QUEUED_DURATIONS_KEY)
+        pipe.zcard(_QUEUE_KEY)
+        pipe.zrank(_QUEUE_KEY, job_id or "")
+        pipe.zcount(_WORKERS_KEY, time.time() - HEARTBEAT_WINDOW, "+inf")
+        durations, depth, rank, workers = pipe.execute()
+        return {
+            "durations": {int(d): int(n) for d, n in durations.items() if int(n) > 0},
+            "depth": int(depth),
+            "rank": None if job_id is None else rank,
+            "workers": int(workers),
+        }
 
     def queue_depth(self) -> int:
         return self.r.zcard(_QUEUE_KEY)
@@ -318,7 +484,12 @@ class JobStore:
         return sum(float(v) for v in values) / len(values) if values else None
 
     def heartbeat(self, hostname: str) -> None:
-        self.r.zadd(_WORKERS_KEY, {hostname: time.time()})
+        """Record this worker as live and forget workers silent for WORKER_FORGET_AFTER."""
+        now = time.time()
+        pipe = self.r.pipeline(transaction=False)
+        pipe.zadd(_WORKERS_KEY, {hostname: now})
+        pipe.zremrangebyscore(_WORKERS_KEY, "-inf", now - WORKER_FORGET_AFTER)
+        pipe.execute()
 
     def forget_worker(self, hostname: str) -> None:
         self.r.zrem(_WORKERS_KEY, hostname)
@@ -366,11 +537,8 @@ class JobStore:
                 return
 
     def drop(self, job_id: str) -> None:
-        """Delete a record the sweep found dead (owner indexes prune themselves when listed)."""
-        pipe = self.r.pipeline()
-        pipe.delete(_job_key(job_id))
-        pipe.zrem(_QUEUE_KEY, job_id)
-        pipe.execute()
+        """Delete a record the sweep found dead, with its queue entry and active slots."""
+        self._forget_record(job_id)
 
     def expire_in(self, job_id: str, seconds: int) -> None:
         self.r.expire(_job_key(job_id), max(1, int(seconds)))

@@ -9,7 +9,12 @@ from inference.contract import resolve_seed
 from tasks.app import app
 from tasks.config.settings import Settings
 from tasks.jobs.params import JobParams
-from tasks.jobs.store import JobStore
+from tasks.jobs.store import JobStore, TooManyActiveJobs
+from tasks.jobs.store import client_key as store_client_key
+
+__all__ = [
+    "TooManyActiveJobs", "QueueUnavailable", "submit", "enqueue", "estimated_wait", "retry_after",
+]
 
 
 class QueueUnavailable(RuntimeError):
@@ -32,14 +37,34 @@ def kwargs_repr(fields: dict, limit: int = 60) -> str:
     return repr({k: short(v) for k, v in fields.items() if v is not None})
 
 
-def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) -> dict:
-    """Record the job, then enqueue it with limits scaled to its duration."""
+# Celery message priorities on the Redis transport: 0 is served first. A job
+# gets the larger of its owner's and its client IP's active count at submit,
+# so anyone's first job runs before anyone's fourth; messages sent without a
+# priority (batch CLI, direct send_task) get celeryconfig's default, the last.
+INTERACTIVE_PRIORITIES = 9  # 0..8 for the API; 9 is BATCH_PRIORITY
+BATCH_PRIORITY = 9
+
+
+def submit(
+    jobs: JobStore, settings: Settings, owner: str, params: JobParams,
+    client_key: str | None = None,
+) -> dict:
+    """Record the job within the caps, then enqueue it with limits scaled to its duration.
+
+    Raises TooManyActiveJobs (nothing recorded) or QueueUnavailable (nothing queued).
+    """
     job_id = new_job_id()
     seed = resolve_seed(params.seed)
     fields = {**params.as_dict(), "seed": seed}
-    record = jobs.create(job_id, owner, fields)
+    record = jobs.create(
+        job_id, owner, fields,
+        client=None if client_key is None else store_client_key(client_key),
+        max_owner=settings.max_active_jobs_per_session,
+        max_client=settings.max_active_jobs_per_ip,
+    )
     try:
-        enqueue(settings, job_id, fields)
+        enqueue(settings, job_id, fields,
+                priority=min(record["active_before"], INTERACTIVE_PRIORITIES - 1))
     except Exception as exc:
         # Nothing was queued, so no record may claim otherwise.
         jobs.delete(job_id)
@@ -47,8 +72,11 @@ def submit(jobs: JobStore, settings: Settings, owner: str, params: JobParams) ->
     return record
 
 
-def enqueue(settings: Settings, job_id: str, fields: dict) -> None:
-    """Send the job's message: task id = job id, limits scaled to its duration."""
+def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None = None) -> None:
+    """Send the job's message: task id = job id, limits scaled to its duration.
+
+    Without a priority the route's default applies (BATCH_PRIORITY).
+    """
     soft, hard = settings.time_limits(int(fields["duration"]))
     app.send_task(
         "music.generate",
@@ -58,24 +86,38 @@ def enqueue(settings: Settings, job_id: str, fields: dict) -> None:
         queue="music",
         soft_time_limit=soft,
         time_limit=hard,
+        priority=priority,
     )
+
+
+def _runtime(jobs: JobStore, settings: Settings, duration: int) -> float:
+    mean = jobs.mean_runtime(duration)
+    return mean if mean is not None else duration * settings.default_seconds_per_audio_second
+
+
+def retry_after(jobs: JobStore, settings: Settings, duration: int) -> int:
+    """Seconds after which a capped client may try again: about one job's run time."""
+    return max(1, int(math.ceil(_runtime(jobs, settings, duration))))
 
 
 def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: int) -> int:
     """Seconds until this job's audio should be ready.
 
-    (run time of every job ahead) / (live workers) + this job's own run time,
-    using the recent mean run time per duration, or the configured
-    seconds-per-audio-second before there is any history.
+    (run time of the queued jobs ahead) / (live workers) + this job's own run
+    time, from running totals (queued jobs per duration) rather than reading
+    the queue: the work ahead is the queue's total work times the share of the
+    queue ahead of this job. Run times are the recent mean per duration, or
+    the configured seconds-per-audio-second before there is any history.
     """
+    totals = jobs.queue_totals(job_id)
 
     def runtime(d: int) -> float:
-        mean = jobs.mean_runtime(d)
-        return mean if mean is not None else d * settings.default_seconds_per_audio_second
+        return _runtime(jobs, settings, d)
 
+    work = sum(count * runtime(d) for d, count in totals["durations"].items())
+    rank, depth = totals["rank"], totals["depth"]
     ahead = 0.0
-    cache: dict[int, float] = {}
-    for d in jobs.queued_durations(jobs.jobs_ahead(job_id)):
-        ahead += cache.setdefault(d, runtime(d))
-    workers = max(1, jobs.live_workers())
+    if rank and depth > 1:  # the other queued jobs' work, in the share ahead of this one
+        ahead = max(0.0, work - runtime(duration)) * rank / (depth - 1)
+    workers = max(1, totals["workers"])
     return int(math.ceil(ahead / workers + runtime(duration)))

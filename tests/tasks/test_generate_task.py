@@ -47,6 +47,7 @@ def test_send_task_from_a_script_with_no_api(worker, jobs, storage_root):
         ({"duration": 30}, "prompt is required"),
         ({"prompt": "x", "duration": 45}, "30, 60 or 120"),
         ({"prompt": "x", "seed": -5}, "seed"),
+        ({"prompt": "x", "duration": 30, "bogus": 1}, "Unknown field(s): bogus"),
     ],
 )
 def test_invalid_input_fails_at_once(worker, jobs, kwargs, words):

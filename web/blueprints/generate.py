@@ -2,13 +2,20 @@ from flask import Blueprint, current_app, jsonify, request, session
 
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
-from tasks.jobs.submit import QueueUnavailable, estimated_wait, submit
+from tasks.jobs.submit import (
+    QueueUnavailable,
+    TooManyActiveJobs,
+    estimated_wait,
+    retry_after,
+    submit,
+)
 from web.errors import ApiError
 from web.extensions import limiter
 from web.identity import client_key, session_owner
 from web.job_access import jobs
 
 bp = Blueprint("generate", __name__)
+
 
 def _session_key() -> str:
     return "owner:" + session_owner()
@@ -43,7 +50,15 @@ def create():
 
     settings = _settings()
     try:
-        record = submit(jobs(), settings, session_owner(), params)
+        record = submit(jobs(), settings, session_owner(), params, client_key=client_key())
+    except TooManyActiveJobs as exc:
+        who = "this session" if exc.scope == "session" else "your network address"
+        raise ApiError(
+            429,
+            f"Too many active jobs: {exc.active} jobs are still waiting or running for {who} "
+            f"(at most {exc.limit}); submit again when one has finished",
+            {"Retry-After": str(retry_after(jobs(), settings, params.duration))},
+        ) from None
     except QueueUnavailable:
         raise ApiError(
             503, "The job queue is unavailable right now; please retry shortly",

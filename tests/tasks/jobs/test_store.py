@@ -43,9 +43,12 @@ def test_cancel_and_start_race_never_both(jobs, round_):
 def test_start_counts_attempts_and_worker_losses(jobs):
     job_id = new_job(jobs)
     assert jobs.start(job_id, 3) == ("started", 1)
+    jobs.mark_lost(job_id)  # as the worker's parent does when its pool child dies
     assert jobs.start(job_id, 3) == ("started", 2)  # redelivered: the first worker was lost
     assert jobs.get(job_id)["losses"] == 1
+    jobs.mark_lost(job_id)
     assert jobs.start(job_id, 3) == ("started", 3)
+    jobs.mark_lost(job_id)
     outcome, losses = jobs.start(job_id, 3)
     assert (outcome, losses) == ("gave_up", 3)
     record = jobs.get(job_id)
