@@ -25,7 +25,7 @@ def _rate(concurrency: int, latency_ms: int, per_child: int) -> float:
     settings = get_settings()
     jobs = job_store(settings)
     n = per_child * concurrency
-    params = validate("bench: scale-out", 30, None, 1)
+    params = validate(prompt="bench: scale-out", duration=30, seed=1)
     with common.worker(concurrency=concurrency, FIXED_ENGINE_MS=str(latency_ms),
                        FIXED_ENGINE_STEPS="4"):
         began = time.perf_counter()
