@@ -50,6 +50,19 @@ def child_exit(server, worker):
     multiprocess.mark_process_dead(worker.pid)
 
 
+def post_request(worker, req, environ, resp):
+    # A gevent greenlet whose keep-alive client already sent its next request
+    # reads it without ever blocking, so it never hands the loop back: under
+    # `wrk -c32` one connection was served up to 260 times in a row while the
+    # worker's other 16 waited (p50 1 ms, p99 1 s, some over 2 s). Parking the
+    # greenlet until the loop has polled I/O and run everyone else serves the
+    # connections in turn.
+    if type(worker).__module__ == "gunicorn.workers.ggevent":
+        import gevent
+
+        gevent.idle()
+
+
 def on_exit(server):
     if _OWN_DIR:
         shutil.rmtree(_PROMETHEUS_DIR, ignore_errors=True)
