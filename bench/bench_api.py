@@ -11,7 +11,9 @@ Redis call at all.
 Load comes from `wrk` (keep-alive, 2 threads, 32 connections) when installed,
 else from a bounded pool of Python threads on keep-alive http.client
 connections. Both routes get the same load generator and duration; the ratio
-is what counts. Non-2xx answers are counted and fail the row.
+is what counts. Non-2xx answers are counted and fail the row. Latency rows
+give each route's p50 and p99 under that load (32 keep-alive connections);
+a request slower than 2 s counts as an error, as wrk times it out.
 """
 
 from __future__ import annotations
@@ -29,34 +31,52 @@ import requests
 from bench import common
 
 GOAL = 0.7
+P99_GOAL_MS = 250
 
 
-def _wrk(url: str, cookie: str, seconds: int, connections: int) -> tuple[float, int]:
+_UNITS = {"us": 1e-3, "ms": 1.0, "s": 1000.0, "m": 60000.0}
+
+
+def _ms(text: str) -> float:
+    number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()
+    return float(number) * _UNITS[unit]
+
+
+def _wrk(url: str, cookie: str, seconds: int, connections: int) -> dict:
     out = subprocess.run(
-        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s",
+        ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "2s",
          *(["-H", f"Cookie: {cookie}"] if cookie else []), url],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
     ).stdout
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
-    return rps, (int(bad.group(1)) if bad else 0) + (
-        sum(int(n) for n in errors.groups()) if errors else 0)
+    # wrk gives up on a request after --timeout (2 s) and counts it as a timeout.
+    result = {
+        "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+        "errors": (int(bad.group(1)) if bad else 0) + (
+            sum(int(n) for n in errors.groups()[:3]) if errors else 0),
+        "over_2s": int(errors.group(4)) if errors else 0,
+        "max_ms": _ms(re.search(r"Latency\s+\S+\s+\S+\s+(\S+)", out).group(1)),
+    }
+    for q in (50, 90, 99):
+        result[f"p{q}_ms"] = _ms(re.search(rf"^\s+{q}%\s+(\S+)", out, re.M).group(1))
+    return result
 
 
-def _python_load(url: str, cookie: str, seconds: int, connections: int) -> tuple[float, int]:
+def _python_load(url: str, cookie: str, seconds: int, connections: int) -> dict:
     parts = urlsplit(url)
     stop = time.monotonic() + seconds
-    counts = [0] * connections
+    latencies: list[list[float]] = [[] for _ in range(connections)]
     bad = [0] * connections
 
     def client(i: int) -> None:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         while time.monotonic() < stop:
+            began = time.perf_counter()
             conn.request("GET", parts.path, headers={"Cookie": cookie} if cookie else {})
             response = conn.getresponse()
             response.read()
-            counts[i] += 1
+            latencies[i].append((time.perf_counter() - began) * 1000)
             bad[i] += response.status >= 300
         conn.close()
 
@@ -66,7 +86,22 @@ def _python_load(url: str, cookie: str, seconds: int, connections: int) -> tuple
         t.start()
     for t in threads:
         t.join()
-    return sum(counts) / (time.monotonic() - began), sum(bad)
+    samples = [x for per in latencies for x in per]
+    return {"rps": len(samples) / (time.monotonic() - began), "errors": sum(bad),
+            "over_2s": sum(x > 2000 for x in samples), "max_ms": max(samples),
+            **{f"p{q}_ms": common.pct(samples, q) for q in (50, 90, 99)}}
+
+
+def _latency_rows(route: str, result: dict) -> list[dict]:
+    figures = (f"p50 {result['p50_ms']:.1f}, p90 {result['p90_ms']:.1f}, "
+               f"max {result['max_ms']:.0f} ms, {result['over_2s']} over 2 s")
+    return [
+        common.row(f"api_{route}_p50 (32 conns)", result["p50_ms"], "ms", None,
+                   f"info: {figures}", None),
+        common.row(f"api_{route}_p99 (32 conns)", result["p99_ms"], "ms", None,
+                   f"<= {P99_GOAL_MS} ms, none over 2 s",
+                   result["p99_ms"] <= P99_GOAL_MS and result["over_2s"] == 0),
+    ]
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -86,20 +121,24 @@ def run(quick: bool = False) -> list[dict]:
         load(f"{server.url}/health", cookie, 1, connections)  # warm-up both routes
         load(f"{server.url}/api/jobs/{job_id}", cookie, 1, connections)
         # The baseline carries no cookie: a bare Flask view, no session load/save.
-        base, base_bad = load(f"{server.url}/health", "", seconds, connections)
-        rps, bad = load(f"{server.url}/api/jobs/{job_id}", cookie, seconds, connections)
+        base = load(f"{server.url}/health", "", seconds, connections)
+        status = load(f"{server.url}/api/jobs/{job_id}", cookie, seconds, connections)
         # Same /health with the cookie: the session's Redis load+save on both sides,
         # so this ratio is the route's own cost (job lookup, ownership, view).
-        with_session, session_bad = load(f"{server.url}/health", cookie, seconds, connections)
+        with_session = load(f"{server.url}/health", cookie, seconds, connections)
     common.flush()
+    bad, base_bad = status["errors"] + status["over_2s"], base["errors"] + base["over_2s"]
     return [
         common.row(
-            f"api_job_status_rps ({tool}, {connections} conns)", rps, "req/s", base,
-            f">= {GOAL}x bare /health, 0 errors (got {bad + base_bad})",
-            rps >= GOAL * base and bad == 0 and base_bad == 0,
+            f"api_job_status_rps ({tool}, {connections} conns)", status["rps"], "req/s",
+            base["rps"], f">= {GOAL}x bare /health, 0 errors (got {bad + base_bad})",
+            status["rps"] >= GOAL * base["rps"] and bad == 0 and base_bad == 0,
         ),
         common.row(
-            "api_job_status_vs_health_with_session", rps, "req/s", with_session,
-            f"info: baseline /health + session cookie (errors {session_bad})", None,
+            "api_job_status_vs_health_with_session", status["rps"], "req/s",
+            with_session["rps"],
+            f"info: baseline /health + session cookie (errors {with_session['errors']})", None,
         ),
+        *_latency_rows("health", base),
+        *_latency_rows("job_status", status),
     ]
