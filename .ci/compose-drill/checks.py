@@ -86,6 +86,14 @@ def health_workflow_flower() -> None:
     print("   Flower: 401 without (or with wrong) credentials, lists cpu0@ with them")
 
 
+def quiet_logs() -> None:
+    """Before any fault is injected, no service has logged an error."""
+    bad = re.compile(r'Traceback|"level": "(ERROR|CRITICAL)"|\[ERROR|ERROR/|CRITICAL/')
+    lines = [line for line in compose("logs", "--no-color").splitlines() if bad.search(line)]
+    check(not lines, "errors logged at steady state:\n" + "\n".join(lines[:8]))
+    print(f"   logs: no error or traceback from {len(services())} services")
+
+
 # --- 5 --------------------------------------------------------------------------------
 def non_root() -> None:
     for service, cid in sorted(services().items()):
@@ -236,6 +244,7 @@ def restart_redis() -> None:
         timed("docker compose stop redis", compose, "stop", "redis")
         stopped = time.monotonic()
         wait_for("503 with Redis down", lambda: poller.last_code() == 503, 15, 0.2)
+        time.sleep(2)  # an outage of a few seconds, every answer a 503
         check(http_code(f"{API}/health/ready") == 503, "/health/ready is not 503 without Redis")
         check(http_code(f"{API}/health") == 200, "/health (liveness) fails without Redis")
         timed("docker compose start redis", compose, "start", "redis")
@@ -281,6 +290,7 @@ def down_up_then_down_v() -> None:
 def main() -> int:
     os.makedirs(WORK, exist_ok=True)
     steps = [("1. health, curl workflow, Flower", health_workflow_flower),
+             ("1b. logs at steady state", quiet_logs),
              ("5a. non-root", non_root),
              ("5b. secrets only from the environment", secrets_only_from_environment),
              ("5c. only the published ports", only_published_ports),

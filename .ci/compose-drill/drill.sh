@@ -33,11 +33,6 @@ phase() { PHASES+=("$(printf '%-28s %4ds' "$1" $((SECONDS - PHASE_START)))"); PH
 PHASE_START=$SECONDS
 
 [ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts dockerd)"
-for port in "$API_PORT" "$FLOWER_PORT"; do
-  if ss -Hltn "sport = :$port" | grep -q .; then
-    die "port $port is taken; set DRILL_API_PORT / DRILL_FLOWER_PORT"
-  fi
-done
 
 # --- tools ---------------------------------------------------------------
 say "tools"
@@ -59,23 +54,17 @@ else
 fi
 echo "compose: $("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -1)"
 [ -x "$REPO/.venv/bin/python" ] || die "no .venv: run it through make (make compose-drill)"
+for port in "$API_PORT" "$FLOWER_PORT"; do
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    die "port $port is taken; set DRILL_API_PORT / DRILL_FLOWER_PORT"
+  fi
+done
 phase tools
 
 # --- a private dockerd -----------------------------------------------------
 compose() { (cd "$SRC" && "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml \
   -f .ci/compose-drill/docker-compose.drill.yml "$@"); }
 
-stop_dockerd() {
-  local pid
-  pid=$(cat "$RUN/docker.pid" 2>/dev/null) || return 0
-  if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid"
-    for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
-  fi
-  rm -f "$RUN/docker.pid"
-}
-
-made_bridge=0
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
@@ -87,11 +76,7 @@ cleanup() {
     fi
     compose down -v --remove-orphans --timeout 20 >/dev/null 2>&1 || true
   fi
-  stop_dockerd
-  # dockerd leaves its default bridge behind; remove it only if it was ours.
-  if [ $made_bridge = 1 ] && ip link show docker0 >/dev/null 2>&1; then
-    ip link delete docker0 || true
-  fi
+  "$HERE/dockerd.sh" stop || true
   rm -rf "$SRC" "$RUN"
   exit $rc
 }
@@ -99,21 +84,13 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 say "dockerd"
-stop_dockerd  # a daemon of an interrupted run
-if ip link show docker0 >/dev/null 2>&1; then
-  pgrep -x dockerd >/dev/null && die "another dockerd runs here (its docker0 would be shared)"
-else
-  made_bridge=1
-fi
 if [ "${COLD:-0}" = 1 ]; then
   echo "COLD=1: removing every image and cache of earlier runs"
+  "$HERE/dockerd.sh" stop
   rm -rf "$STATE/docker"
 fi
-mkdir -p "$RUN" "$STATE/docker" "$WORK"
-dockerd --host "$DOCKER_HOST" --data-root "$STATE/docker" --exec-root "$RUN/exec" \
-  --pidfile "$RUN/docker.pid" >"$WORK/dockerd.log" 2>&1 &
-for _ in $(seq 60); do $DOCKER info >/dev/null 2>&1 && break; sleep 0.5; done
-$DOCKER info >/dev/null 2>&1 || { tail -20 "$WORK/dockerd.log"; die "dockerd did not start"; }
+mkdir -p "$STATE/docker" "$WORK"
+"$HERE/dockerd.sh" start "$STATE/docker" "$WORK/dockerd.log"
 $DOCKER version --format 'docker engine {{.Server.Version}}'
 phase dockerd
 
