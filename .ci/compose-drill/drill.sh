@@ -62,8 +62,8 @@ done
 phase tools
 
 # --- a private dockerd -----------------------------------------------------
-compose() { (cd "$SRC" && "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml \
-  -f .ci/compose-drill/docker-compose.drill.yml "$@"); }
+FILES=(-p "$PROJECT" -f docker-compose.yml -f .ci/compose-drill/docker-compose.drill.yml)
+compose() { (cd "$SRC" && "${COMPOSE[@]}" "${FILES[@]}" "$@"); }
 
 cleanup() {
   local rc=$?
@@ -116,11 +116,11 @@ if ! $DOCKER image inspect python:3.11-slim >/dev/null 2>&1; then
     --include=python3,python3-pip,python3-venv,python-is-python3,passwd,ca-certificates \
     --customize-hook='rm -f "$1"/usr/lib/python3.11/EXTERNALLY-MANAGED' \
     --customize-hook='cp -r /usr/local/share/ca-certificates/. "$1"/usr/local/share/ca-certificates/' \
-    --customize-hook='chroot "$1" update-ca-certificates >/dev/null' \
+    --customize-hook='chroot "$1" update-ca-certificates >/dev/null 2>&1' \
     --customize-hook='cp /etc/ssl/certs/ca-certificates.crt "$1"/etc/ssl/certs/ca-certificates.crt' \
     --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
     bookworm "$WORK/python.tar"
-  $DOCKER import -q --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+  $DOCKER import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' "$WORK/python.tar" python:3.11-slim >/dev/null
   rm -f "$WORK/python.tar"
 fi
@@ -143,8 +143,7 @@ rm -rf "$WORK/torch"
 phase "torch CPU base"
 
 echo "project images (docker-compose.yml's builds: api, worker)"
-(cd "$SRC" && nice -n 10 "${COMPOSE[@]}" -p "$PROJECT" -f docker-compose.yml \
-  -f .ci/compose-drill/docker-compose.drill.yml build -q api worker-cpu)
+(cd "$SRC" && nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q api worker-cpu)
 phase "project images"
 
 # --- up and the operator's checks ---------------------------------------------
@@ -153,9 +152,8 @@ compose up -d --no-build
 phase "up"
 
 say "checks"
-(cd "$SRC" && COMPOSE_CMD="${COMPOSE[*]} -p $PROJECT -f docker-compose.yml -f .ci/compose-drill/docker-compose.drill.yml" \
-  DOCKER="$DOCKER" DRILL_WORK="$WORK/checks" "$REPO/.venv/bin/python" "$HERE/checks.py")
-phase "checks (incl. down/up, down -v)"
+(cd "$SRC" && COMPOSE_CMD="${COMPOSE[*]} ${FILES[*]}" DOCKER="$DOCKER" DRILL_WORK="$WORK/checks" "$REPO/.venv/bin/python" "$HERE/checks.py")
+phase "checks (1-5)"
 
 # --- summary -------------------------------------------------------------------
 say "summary"
