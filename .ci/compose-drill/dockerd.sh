@@ -3,7 +3,7 @@
 #   dockerd.sh start DATA_ROOT LOG   -> dockerd on $DOCKER_HOST (a unix socket)
 #   dockerd.sh stop                  -> stops it; undoes what it did to the host
 # dockerd leaves its bridge, its iptables chains and rules, a FORWARD policy of
-# DROP and ip_forward=1 behind; `stop` removes them when `start` found none,
+# DROP, ip_forward=1 and a mount of its data root behind; `stop` removes them when `start` found none,
 # so nothing of another daemon (or another user of the host) is touched.
 set -euo pipefail
 SOCK=${DOCKER_HOST#unix://}
@@ -44,6 +44,8 @@ restore_host() {
     iptables -P FORWARD "$FORWARD_POLICY"
   fi
   sysctl -qw net.ipv4.ip_forward="$IP_FORWARD"
+  # dockerd bind-mounts its data root on itself and leaves the mount behind.
+  while mountpoint -q "$DATA_ROOT"; do umount "$DATA_ROOT"; done
   rm -f "$SAVED"
 }
 
@@ -61,6 +63,7 @@ case "${1:-}" in
       echo "MADE_CHAINS=1"
       echo "FORWARD_POLICY=$(iptables -S FORWARD | awk '$1 == "-P" {print $3}')"
       echo "IP_FORWARD=$(sysctl -n net.ipv4.ip_forward)"
+      echo "DATA_ROOT=$2"
     } >"$SAVED"
     dockerd --host "$DOCKER_HOST" --data-root "$2" --exec-root "$RUN/exec" \
       --pidfile "$RUN/docker.pid" >"$3" 2>&1 &
