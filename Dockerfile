@@ -1,10 +1,13 @@
-# syntax=docker/dockerfile:1
 # Two images from one file:
 #   docker build --target api    -t music-api .     # API, beat, Flower, maintenance worker: no torch
 #   docker build --target worker -t music-worker .  # GPU workers: torch + diffusers
 # docker-compose.yml builds both.
+# No `# syntax=` line: nothing here needs a newer frontend than the builder's
+# own, and that line makes BuildKit pull one from a registry on every build.
 
-FROM python:3.11-slim AS base
+# Another base for the worker (the compose drill: one with CPU torch installed).
+ARG PYTHON_IMAGE=python:3.11-slim
+FROM ${PYTHON_IMAGE} AS base
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \

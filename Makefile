@@ -8,7 +8,7 @@ export API_PORT ?= 8000
 export FLOWER_PORT ?= 5555
 GPU ?= 0
 
-.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills clean
+.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills compose-drill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ bench: install-dev
 drills: install-dev
 	@.ci/redis.sh ensure
 	$(BIN)/python -m pytest -m drill $(PYTEST_ARGS)
+
+# The compose deployment built and driven end to end (root, dockerd, minutes; not in `test`).
+# COLD=1 starts without any image of earlier runs.
+compose-drill: install-dev
+	@COLD=$(COLD) .ci/compose-drill/drill.sh
 
 clean:
 	rm -rf var .pytest_cache

@@ -246,7 +246,8 @@ def variables_read_by_the_code() -> set[str]:
 
 def _skip(path: Path) -> bool:
     parts = path.relative_to(ROOT).parts
-    return parts[0] in {".venv", "tests", "bench", "var", ".git"} or "__pycache__" in parts
+    # .ci/: the drills' own helpers (their variables are no service setting).
+    return parts[0] in {".venv", "tests", "bench", "var", ".git", ".ci"} or "__pycache__" in parts
 
 
 def documented_variables() -> set[str]:

@@ -1,0 +1,168 @@
+#!/usr/bin/env bash
+# `make compose-drill`: the compose deployment built and driven end to end on
+# a machine without image registries or a GPU (as root; takes minutes).
+#
+# Installs Docker, Compose and mmdebstrap from Debian if missing, starts a
+# private dockerd, builds the stand-ins (python:3.11-slim from Debian packages,
+# Redis, moto as MinIO, a CPU-torch base for the worker), builds the project's
+# images from its own Dockerfile, brings up docker-compose.yml plus
+# docker-compose.drill.yml from a copy of the work tree with a fresh .env, runs
+# the operator checks (checks.py), then takes everything down again and stops
+# the daemon. Images stay in $STATE between runs; COLD=1 starts from none.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+REPO=$PWD
+HERE=$REPO/.ci/compose-drill
+STATE=${COMPOSE_DRILL_STATE:-/var/lib/music-compose-drill}
+RUN=/run/music-compose-drill
+WORK=$STATE/work
+SRC=$WORK/src
+PROJECT=musicdrill
+API_PORT=${DRILL_API_PORT:-18000}
+FLOWER_PORT=${DRILL_FLOWER_PORT:-15555}
+DOCKER=/usr/bin/docker  # Debian's client, matched to its daemon
+export DOCKER_HOST=unix://$RUN/docker.sock
+# The legacy builder: BuildKit would fetch its frontend from a registry.
+export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
+STARTED=$SECONDS
+declare -a PHASES=()
+
+say() { printf '\n== %s\n' "$*"; }
+die() { echo "compose-drill: $*" >&2; exit 1; }
+phase() { PHASES+=("$(printf '%-28s %4ds' "$1" $((SECONDS - PHASE_START)))"); PHASE_START=$SECONDS; }
+PHASE_START=$SECONDS
+
+[ "$(id -u)" = 0 ] || die "run as root (it installs packages and starts dockerd)"
+
+# --- tools ---------------------------------------------------------------
+say "tools"
+need=()
+for pkg in docker.io mmdebstrap curl iproute2; do
+  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
+done
+if ! $DOCKER compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+  need+=(docker-compose)  # Debian ships Compose v1 (1.29) only
+fi
+if [ ${#need[@]} -gt 0 ]; then
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if $DOCKER compose version >/dev/null 2>&1; then
+  COMPOSE=("$DOCKER" compose)
+else
+  COMPOSE=(docker-compose)
+fi
+echo "compose: $("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -1)"
+[ -x "$REPO/.venv/bin/python" ] || die "no .venv: run it through make (make compose-drill)"
+for port in "$API_PORT" "$FLOWER_PORT"; do
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    die "port $port is taken; set DRILL_API_PORT / DRILL_FLOWER_PORT"
+  fi
+done
+phase tools
+
+# --- a private dockerd -----------------------------------------------------
+FILES=(-p "$PROJECT" -f docker-compose.yml -f .ci/compose-drill/docker-compose.drill.yml)
+compose() { (cd "$SRC" && "${COMPOSE[@]}" "${FILES[@]}" "$@"); }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ -S "$RUN/docker.sock" ] && [ -f "$SRC/docker-compose.yml" ]; then
+    if [ $rc != 0 ]; then
+      say "FAILED (rc=$rc): state and last logs"
+      compose ps || true
+      compose logs --tail=40 2>&1 | tail -200 || true
+    fi
+    compose down -v --remove-orphans --timeout 20 >/dev/null 2>&1 || true
+  fi
+  "$HERE/dockerd.sh" stop || true
+  rm -rf "$SRC" "$RUN"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+say "dockerd"
+if [ "${COLD:-0}" = 1 ]; then
+  echo "COLD=1: removing every image and cache of earlier runs"
+  "$HERE/dockerd.sh" stop
+  rm -rf "$STATE/docker"
+fi
+mkdir -p "$STATE/docker" "$WORK"
+"$HERE/dockerd.sh" start "$STATE/docker" "$WORK/dockerd.log"
+$DOCKER version --format 'docker engine {{.Server.Version}}'
+phase dockerd
+
+# --- the work tree, as an operator would have it -----------------------------
+# A copy (tracked and untracked-but-not-ignored files) so the drill's .env never
+# touches the operator's; it is the build context too.
+rm -rf "$SRC" && mkdir -p "$SRC"
+git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$SRC"
+"$REPO/.venv/bin/python" "$HERE/envfile.py" "$SRC/.env.example" "$SRC/.env" \
+  API_PORT="$API_PORT" FLOWER_PORT="$FLOWER_PORT"
+compose config -q
+# The leftovers of an interrupted run.
+compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+
+# --- stand-ins for registry images -------------------------------------------
+say "images"
+nice_build() { nice -n 10 $DOCKER build -q "$@" >/dev/null; }
+if ! $DOCKER image inspect python:3.11-slim >/dev/null 2>&1; then
+  echo "python:3.11-slim stand-in (mmdebstrap, Debian bookworm)"
+  # Debian's python3 is 3.11; pip installs system-wide as in the official
+  # image; the host's CA certificates let pip in a container reach the index.
+  nice -n 10 mmdebstrap --quiet --variant=minbase \
+    --include=python3,python3-pip,python3-venv,python-is-python3,passwd,ca-certificates \
+    --customize-hook='rm -f "$1"/usr/lib/python3.11/EXTERNALLY-MANAGED' \
+    --customize-hook='cp -r /usr/local/share/ca-certificates/. "$1"/usr/local/share/ca-certificates/' \
+    --customize-hook='chroot "$1" update-ca-certificates >/dev/null 2>&1' \
+    --customize-hook='cp /etc/ssl/certs/ca-certificates.crt "$1"/etc/ssl/certs/ca-certificates.crt' \
+    --customize-hook='rm -rf "$1"/var/lib/apt/lists/* "$1"/var/cache/apt/*' \
+    bookworm "$WORK/python.tar"
+  $DOCKER import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'ENV LANG=C.UTF-8' --change 'CMD ["python3"]' "$WORK/python.tar" python:3.11-slim >/dev/null
+  rm -f "$WORK/python.tar"
+fi
+phase "python:3.11-slim stand-in"
+
+echo "redis and moto stand-ins"
+nice_build -t music-drill/redis:bookworm -f "$HERE/redis.Dockerfile" "$HERE"
+nice_build -t music-drill/moto:5.2.5 -f "$HERE/moto.Dockerfile" "$HERE"
+phase "redis + moto stand-ins"
+
+echo "CPU torch base for the worker"
+rm -rf "$WORK/torch" && mkdir -p "$WORK/torch"
+# --no-index: only the machine's own wheels, never the 2.9 GB CUDA build.
+"$REPO/.venv/bin/pip" download -q --no-deps --no-index -d "$WORK/torch" torch==2.13.0 \
+  || die "no local torch 2.13.0 CPU wheel for pip (find-links) on this machine"
+ls "$WORK"/torch/torch-2.13.0+cpu-*.whl >/dev/null 2>&1 || die "the local torch wheel is not a +cpu build"
+cp "$HERE/torch-cpu.Dockerfile" "$WORK/torch/Dockerfile"
+nice_build -t music-drill/python-torch-cpu:3.11 "$WORK/torch"
+rm -rf "$WORK/torch"
+phase "torch CPU base"
+
+echo "project images (docker-compose.yml's builds: api, worker)"
+(cd "$SRC" && nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q api worker-cpu)
+phase "project images"
+
+# --- up and the operator's checks ---------------------------------------------
+say "up"
+compose up -d --no-build
+phase "up"
+
+say "checks"
+(cd "$SRC" && COMPOSE_CMD="${COMPOSE[*]} ${FILES[*]}" DOCKER="$DOCKER" DRILL_WORK="$WORK/checks" "$REPO/.venv/bin/python" "$HERE/checks.py")
+phase "checks (1-5)"
+
+# --- summary -------------------------------------------------------------------
+say "summary"
+printf '%s\n' "${PHASES[@]}"
+printf '%-28s %4ds\n' "total" $((SECONDS - STARTED))
+echo
+echo "image sizes:"
+for image in python:3.11-slim music-drill/redis:bookworm music-drill/moto:5.2.5 \
+    music-drill/python-torch-cpu:3.11 music-api:latest music-worker:cpu-drill; do
+  $DOCKER image inspect -f '{{.Size}}' "$image" | awk -v i="$image" '{printf "  %-36s %6.0f MB\n", i, $1/1e6}'
+done
+echo "compose-drill: all checks passed"

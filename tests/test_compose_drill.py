@@ -1,0 +1,108 @@
+"""The compose drill's override swaps only what cannot run without registries or
+a GPU, and the compose file stays runnable by Compose v1 (`make compose-drill`
+runs both for real; these checks are the cheap, static half).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+DRILL = ROOT / ".ci" / "compose-drill"
+OVERRIDE = DRILL / "docker-compose.drill.yml"
+REQUIRED_REF = re.compile(r"\$\{([A-Z][A-Z0-9_]*):\?[^}]*\}")
+GPU_ONLY_ENV = {"CUDA_VISIBLE_DEVICES", "ACESTEP_DEVICE"}
+
+
+def load(path: Path) -> dict:
+    return yaml.safe_load(path.read_text())
+
+
+@pytest.fixture(scope="module")
+def base() -> dict:
+    return load(ROOT / "docker-compose.yml")["services"]
+
+
+@pytest.fixture(scope="module")
+def override() -> dict:
+    return load(OVERRIDE)["services"]
+
+
+def same_refs(value):
+    """${VAR:?message} -> ${VAR:?}: the messages may differ, the variables not."""
+    if isinstance(value, dict):
+        return {k: same_refs(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [same_refs(v) for v in value]
+    return REQUIRED_REF.sub(r"${\1:?}", value) if isinstance(value, str) else value
+
+
+def test_the_override_touches_only_the_stand_ins_and_the_workers(base, override):
+    assert set(override) == {"redis", "minio", "createbuckets", "worker-gpu0", "worker-gpu1",
+                             "worker-cpu"}
+    assert set(override["redis"]) == {"image"}
+    assert set(override["minio"]) == {"image", "command", "healthcheck"}
+    assert set(override["createbuckets"]) == {"image", "entrypoint"}
+    gpu_workers = {name for name in base if re.fullmatch(r"worker-gpu\d+", name)}
+    for name in gpu_workers:
+        assert override[name] == {"profiles": ["gpu"]}, name
+    # The production file itself keeps its GPU reservations.
+    for name in gpu_workers:
+        assert base[name]["deploy"]["resources"]["reservations"]["devices"], name
+
+
+def test_the_cpu_worker_is_gpu0_without_its_gpu(base, override):
+    expected = copy.deepcopy(base["worker-gpu0"])
+    del expected["deploy"], expected["volumes"]  # the GPU and the model folder
+    expected["image"] = "music-worker:cpu-drill"
+    expected["build"]["args"] = {"PYTHON_IMAGE": "music-drill/python-torch-cpu:3.11"}
+    env = {k: v for k, v in expected["environment"].items() if k not in GPU_ONLY_ENV}
+    expected["environment"] = dict(env, WORKER_NAME="cpu0")
+    command = expected["command"]
+    command[command.index("-n") + 1] = "cpu0@%h"
+    assert same_refs(override["worker-cpu"]) == same_refs(expected)
+
+
+def test_the_compose_file_has_no_compose_v2_only_form():
+    text = (ROOT / "docker-compose.yml").read_text()
+    assert not re.search(r"^name:", text, re.M)
+    for name, service in load(ROOT / "docker-compose.yml")["services"].items():
+        env_file = service.get("env_file")
+        if env_file is not None:
+            entries = env_file if isinstance(env_file, list) else [env_file]
+            assert all(isinstance(e, str) for e in entries), name
+    assert re.search(r"^COMPOSE_PROJECT_NAME=music$", (ROOT / ".env.example").read_text(), re.M)
+
+
+def test_the_dockerfile_needs_no_registry_frontend_and_takes_another_base():
+    text = (ROOT / "Dockerfile").read_text()
+    assert not re.search(r"^# *syntax=", text, re.M)
+    assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", text, re.M)
+    assert re.search(r"^FROM \$\{PYTHON_IMAGE\} AS base$", text, re.M)
+
+
+@pytest.mark.skipif(not shutil.which("docker-compose"), reason="Compose v1 is not installed")
+def test_compose_v1_accepts_the_file_and_the_override(tmp_path):
+    (tmp_path / ".ci" / "compose-drill").mkdir(parents=True)
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    shutil.copy(OVERRIDE, tmp_path / ".ci" / "compose-drill")
+    (tmp_path / ".env").write_text(
+        "SECRET_KEY=s\nAWS_ACCESS_KEY_ID=a\nAWS_SECRET_ACCESS_KEY=b\nFLOWER_BASIC_AUTH=u:p\n"
+    )
+    files = ["-f", "docker-compose.yml", "-f", ".ci/compose-drill/docker-compose.drill.yml"]
+    done = subprocess.run(["docker-compose", *files, "config", "--services"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert set(done.stdout.split()) == set(load(ROOT / "docker-compose.yml")["services"]) | {
+        "worker-cpu"
+    }
+    alone = subprocess.run(["docker-compose", "config", "-q"], cwd=tmp_path,
+                           capture_output=True, text=True, timeout=60)
+    assert alone.returncode == 0, alone.stderr
