@@ -49,6 +49,8 @@ redis_socket_connect_timeout = 2
 task_default_queue = "music"
 task_routes = {
     "music.generate": {"queue": "music"},
+    # Compressing a rendered WAV (FLAC/MP3/Opus): CPU workers, never a GPU one.
+    "music.encode": {"queue": "encode"},
     "music.purge_expired": {"queue": "maintenance"},
     "music.requeue_stalled": {"queue": "maintenance"},
 }

@@ -28,7 +28,8 @@ RUNTIME_HISTORY = 50
 _RUNNING_KEY = "running"  # zset of started job ids, score = last sign of life
 
 # Fields stored as JSON so that types survive the round trip.
-_JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds"}
+_JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds",
+                "instrumental", "bpm", "size_bytes", "peaks"}
 
 
 def utcnow() -> str:
@@ -243,6 +244,13 @@ class JobStore:
             job_id, (Status.STARTED,), status=Status.FINISHED, finished_at=utcnow(), progress=100,
             **fields,
         )
+
+    def hand_to_encoder(self, job_id: str, **fields) -> str:
+        """Rendered, now being compressed on the `encode` queue: still started, at 100 %."""
+        outcome = self.transition(job_id, (Status.STARTED,), stage="encoding", **fields)
+        if outcome == "ok":
+            self.set_progress(job_id, 100)
+        return outcome
 
     def fail(self, job_id: str, error: str) -> str:
         return self.transition(

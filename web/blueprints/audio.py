@@ -1,9 +1,9 @@
 from flask import Blueprint, Response, current_app, request
 
-from storage import ObjectNotFound, audio_key
+from storage import CONTENT_TYPES, ObjectNotFound, audio_key
 from tasks.jobs.status import Status
 from web.errors import ApiError
-from web.job_access import owned_job
+from web.job_access import job_format, owned_job
 
 bp = Blueprint("audio", __name__)
 
@@ -16,7 +16,8 @@ def download(job_id: str):
     if record["status"] != Status.FINISHED:
         raise ApiError(404, f"Audio not ready: the job is {record['status']}")
     storage = current_app.extensions["audio_storage"]
-    key = audio_key(job_id)
+    ext = job_format(record)
+    key = audio_key(job_id, ext)
     try:
         size = storage.stat(key).size
     except ObjectNotFound:
@@ -24,7 +25,7 @@ def download(job_id: str):
 
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="music_{job_id}.wav"',
+        "Content-Disposition": f'attachment; filename="music_{job_id}.{ext}"',
         "Cache-Control": "private, max-age=3600",
     }
     status, start, end = 200, 0, size
@@ -46,5 +47,5 @@ def download(job_id: str):
     except ObjectNotFound:
         raise ApiError(404, "The audio file for this job is missing") from None
     return Response(
-        body, status=status, headers=headers, mimetype="audio/wav", direct_passthrough=True
+        body, status=status, headers=headers, mimetype=CONTENT_TYPES[ext], direct_passthrough=True
     )

@@ -39,7 +39,8 @@ def test_unknown_fields_are_reported_before_other_errors():
 
 def test_normalisation():
     params = validate(prompt="  jazz  ", duration=60.0, genre="   ", seed=7.0)
-    assert params.as_dict() == {"prompt": "jazz", "duration": 60, "genre": None, "seed": 7}
+    assert params.as_dict() == {"prompt": "jazz", "duration": 60, "genre": None, "seed": 7,
+                                "instrumental": True, "format": "wav"}
     assert JobParams.parse({"prompt": "x"}).duration == 60
 
 
