@@ -58,7 +58,7 @@ def _flush_state(settings: Settings) -> None:
     # A test may have pointed the Celery app at another Redis (create_app with
     # other settings): every test starts on the suite's own.
     with init_celery(settings).connection_for_write() as conn:
-        for queue in ("music", "maintenance"):
+        for queue in ("music", "maintenance", "encode"):
             conn.default_channel.queue_purge(queue)
 
 
@@ -144,6 +144,44 @@ def no_worker(worker_pool, settings):
 def worker(worker_pool, settings):
     """The default worker: fixed-latency engine (200 ms a job)."""
     return worker_pool.ensure()
+
+
+class EncodeWorker:
+    """The `encode` queue's CPU worker, as deployed (its engine is never used)."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.current: Worker | None = None
+
+    def ensure(self) -> Worker:
+        if self.current is None or self.current.proc.poll() is not None:
+            env = {**os.environ, "ENGINE": "fixed"}
+            self.current = Worker(env, "encode", self.tmp / "encode.log", queues="encode").start()
+        return self.current
+
+    def stop(self) -> None:
+        if self.current:
+            self.current.stop()
+        self.current = None
+
+
+@pytest.fixture(scope="session")
+def _encoder(tmp_path_factory):
+    holder = EncodeWorker(tmp_path_factory.mktemp("encode"))
+    yield holder
+    holder.stop()
+
+
+@pytest.fixture
+def encode_worker(_encoder, settings):
+    """A worker compresses WAVs to FLAC/MP3/Opus (the `encode` queue)."""
+    return _encoder.ensure()
+
+
+@pytest.fixture
+def no_encoder(_encoder, settings):
+    """Nobody consumes the `encode` queue: compressed-format jobs wait there."""
+    _encoder.stop()
 
 
 @pytest.fixture(scope="session")
