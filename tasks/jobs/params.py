@@ -184,6 +184,7 @@ _MESSAGES = {
         "string_pattern_mismatch": "prompt must not be empty",
         "string_too_long": f"prompt must be at most {MAX_PROMPT_CHARS} characters",
     },
+    "key": {"string_type": "key must be a string such as 'C major', 'F# minor' or 'Bb major'"},
     "genre": {
         "string_type": "genre must be a string",
         "string_too_long": f"genre must be at most {MAX_GENRE_CHARS} characters",

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from storage import StorageError, key_job_id
+from storage import StorageError, check_key, key_job_id
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import get_settings
 from tasks.jobs.status import TERMINAL, Status
@@ -51,6 +51,7 @@ def _purge_audio(settings, cutoff: datetime) -> dict:
             continue
         job_id = key_job_id(info.key)
         try:
+            check_key(info.key)  # a foreign object never touches a job record
             if JOB_ID_RE.match(job_id):
                 # Only sets the flag if the record still exists (no stray hash).
                 jobs.transition(job_id, (*TERMINAL, Status.STARTED), expired="1")
