@@ -102,8 +102,10 @@ def jobs(settings):
 class WorkerPool:
     """At most one worker runs at a time, so tests know who takes their jobs."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, queues: str = "music,maintenance", prefix: str = "test"):
         self.tmp = tmp
+        self.queues = queues
+        self.prefix = prefix
         self.current: Worker | None = None
         self.current_env: dict | None = None
         self.count = 0
@@ -114,9 +116,9 @@ class WorkerPool:
             return self.current
         self.stop()
         self.count += 1
-        name = f"test{self.count}"
+        name = f"{self.prefix}{self.count}"
         env = {**os.environ, **wanted}
-        self.current = Worker(env, name, self.tmp / f"{name}.log").start()
+        self.current = Worker(env, name, self.tmp / f"{name}.log", queues=self.queues).start()
         self.current_env = wanted
         return self.current
 
@@ -146,30 +148,12 @@ def worker(worker_pool, settings):
     return worker_pool.ensure()
 
 
-class EncodeWorker:
-    """The `encode` queue's CPU worker, as deployed (its engine is never used)."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.current: Worker | None = None
-
-    def ensure(self) -> Worker:
-        if self.current is None or self.current.proc.poll() is not None:
-            env = {**os.environ, "ENGINE": "fixed"}
-            self.current = Worker(env, "encode", self.tmp / "encode.log", queues="encode").start()
-        return self.current
-
-    def stop(self) -> None:
-        if self.current:
-            self.current.stop()
-        self.current = None
-
-
 @pytest.fixture(scope="session")
 def _encoder(tmp_path_factory):
-    holder = EncodeWorker(tmp_path_factory.mktemp("encode"))
-    yield holder
-    holder.stop()
+    # The `encode` queue's CPU worker, as deployed (its fixed engine is never used).
+    pool = WorkerPool(tmp_path_factory.mktemp("encode"), queues="encode", prefix="encode")
+    yield pool
+    pool.stop()
 
 
 @pytest.fixture
