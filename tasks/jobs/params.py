@@ -67,10 +67,27 @@ def _text(value):
     return value
 
 
+# The 24 keys as the validator accepts them, for the OpenAPI document (JSON
+# Schema regexes have no case flag, hence the classes). Narrower than the
+# validator (single spaces only): every key the document allows is accepted.
+_KEY_PATTERN = (
+    "^ ?(?:[A-Ga-g]|[CcDdFfGgAa][#♯]|[DdEeGgAaBb][b♭B]) ?"
+    "(?:[Mm][Aa][Jj](?:[Oo][Rr])?|[Mm][Ii][Nn](?:[Oo][Rr])?) ?$"
+)
+# Lyrics (not blank) with instrumental: true is refused.
+_NOT_SUNG_INSTRUMENTAL = {"not": {
+    "required": ["lyrics", "instrumental"],
+    "properties": {"lyrics": {"type": "string", "pattern": "[^ \\t\\n\\r]"},
+                   "instrumental": {"const": True}},
+}}
+
+
 class JobParams(BaseModel):
     """What one job renders. Frozen: a validated job never changes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, json_schema_extra=_NOT_SUNG_INSTRUMENTAL
+    )
 
     prompt: str = Field(
         min_length=1, max_length=MAX_PROMPT_CHARS, pattern=r"\S",
@@ -91,7 +108,8 @@ class JobParams(BaseModel):
     )
     bpm: int | None = Field(default=None, ge=MIN_BPM, le=MAX_BPM, description="Tempo")
     key: str | None = Field(
-        default=None, description="e.g. 'C major', 'F# minor', 'Bb major' (stored normalised)"
+        default=None, description="e.g. 'C major', 'F# minor', 'Bb major' (stored normalised)",
+        json_schema_extra={"pattern": _KEY_PATTERN},
     )
     time_signature: Literal[TIME_SIGNATURES] | None = None  # type: ignore[valid-type]
     format: Literal[FORMATS] = Field(  # type: ignore[valid-type]
@@ -130,7 +148,8 @@ class JobParams(BaseModel):
         if self.lyrics and self.instrumental:
             raise ValueError("`instrumental` cannot be true when `lyrics` are given")
         # Frozen model: the resolved defaults are set once, here, before anyone sees it.
-        object.__setattr__(self, "instrumental", not self.lyrics)
+        if self.instrumental is None:
+            object.__setattr__(self, "instrumental", not self.lyrics)
         if self.lyrics and self.vocal_language is None:
             object.__setattr__(self, "vocal_language", DEFAULT_VOCAL_LANGUAGE)
         return self
@@ -162,11 +181,11 @@ class JobParams(BaseModel):
         """What the engine renders from (delivery options such as the file format excluded).
 
         Song fields not given are left out, and so is `instrumental` without
-        lyrics (every engine's default): a plain request reaches an engine
-        exactly as before the song fields existed.
+        lyrics when true (every engine's default): a plain request reaches an
+        engine exactly as before the song fields existed.
         """
         inputs = {k: v for k, v in self.as_dict().items() if k not in DELIVERY_FIELDS}
-        if not self.lyrics:
+        if not self.lyrics and self.instrumental:
             inputs.pop("instrumental")
         return inputs
 

@@ -100,6 +100,9 @@ def test_song_defaults_follow_the_lyrics():
     assert (sung.instrumental, sung.vocal_language, sung.lyrics) == (False, "en", LYRICS)
     assert validate(prompt="a", lyrics="la", vocal_language="ja").vocal_language == "ja"
     assert validate(prompt="a", lyrics="la", instrumental=False).instrumental is False
+    # Said explicitly, without lyrics: kept (and handed to the engine).
+    unsung = validate(prompt="a", instrumental=False)
+    assert unsung.instrumental is False and unsung.engine_inputs()["instrumental"] is False
     # Blank lyrics are no lyrics.
     assert validate(prompt="a", lyrics="  \n ", instrumental=True).lyrics is None
 
