@@ -175,7 +175,8 @@ def _run(jobs, job_id, params, settings) -> dict:
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
         record_finished(jobs.r, params.duration, wall_seconds, run_seconds, info.get("engine"))
-    log.info("job rendered in %.2fs", run_seconds, extra={"job_id": job_id})
+    done_as = "finished" if params.format == "wav" else f"rendered (now encoding {params.format})"
+    log.info("job %s in %.2fs", done_as, run_seconds, extra={"job_id": job_id})
     return _result({"job_id": job_id, "audio_key": key, "duration": params.duration,
                     "seed": params.seed, "engine": info.get("engine")})
 
