@@ -1,7 +1,8 @@
-# Two images from one file:
+# Three images from one file:
 #   docker build --target api    -t music-api .     # API, beat, Flower, maintenance worker: no torch
 #   docker build --target worker -t music-worker .  # GPU workers: torch + diffusers
-# docker-compose.yml builds both.
+#   docker build --target encoder -t music-encoder . # encode queue: numpy + soundfile, CPU only
+# docker-compose.yml builds all three.
 # No `# syntax=` line: nothing here needs a newer frontend than the builder's
 # own, and that line makes BuildKit pull one from a registry on every build.
 
@@ -34,7 +35,7 @@ CMD ["gunicorn", "-c", "gunicorn.conf.py", "-b", "0.0.0.0:8000", "web:create_app
 
 # --- Worker image: everything, engines included ---------------------------
 FROM base AS worker
-COPY requirements-api.txt requirements.txt ./
+COPY requirements-api.txt requirements-encode.txt requirements.txt ./
 RUN pip install -r requirements.txt
 COPY celeryconfig.py ./
 COPY storage/ storage/
@@ -45,3 +46,14 @@ USER app
 # One process per GPU: the compose file pins a device to each worker service.
 CMD ["celery", "-A", "tasks", "worker", "-Q", "music", "-c", "1", "-n", "gpu0@%h", "-E", \
      "--loglevel=INFO"]
+
+# --- Encoder image: WAV -> FLAC/MP3/Opus on CPU (queue `encode`), no torch ---
+FROM base AS encoder
+COPY requirements-api.txt requirements-encode.txt ./
+RUN pip install -r requirements-encode.txt
+COPY celeryconfig.py ./
+COPY storage/ storage/
+COPY tasks/ tasks/
+COPY inference/ inference/
+USER app
+CMD ["celery", "-A", "tasks", "worker", "-Q", "encode", "-n", "encode@%h", "--loglevel=INFO"]

@@ -60,6 +60,8 @@ task_routes = {
     # A message sent without a priority (batch CLI, a script's send_task)
     # queues behind every interactive job (tasks.jobs.submit.BATCH_PRIORITY).
     "music.generate": {"queue": "music", "priority": 9},
+    # Compressing a rendered WAV (FLAC/MP3/Opus): CPU workers, never a GPU one.
+    "music.encode": {"queue": "encode"},
     "music.purge_expired": {"queue": "maintenance"},
     "music.requeue_stalled": {"queue": "maintenance"},
 }

@@ -12,6 +12,7 @@ Benchmarks (module: run(quick) -> rows):
   scale     bench_scale     jobs/min at 1, 2, 4 worker processes
   composer  bench_composer  the composer engine (a colleague's; "missing" if absent)
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
+  formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ BENCHES = {
     "scale": "bench.bench_scale",
     "composer": "bench.bench_composer",
     "acestep": "bench.bench_acestep",
+    "formats": "bench.bench_formats",
 }
 
 

@@ -3,8 +3,8 @@
     file:///abs/path      -> FileStorage (the default for `make run`)
     s3://bucket/prefix    -> S3Storage (boto3; S3_ENDPOINT_URL for MinIO/R2)
 
-Keys are always ``audio/{job_id}.wav``; anything else is refused, so no caller
-can reach an object outside ``audio/``. Storage knows nothing of HTTP.
+Keys are always ``audio/{job_id}.{ext}`` (ext: wav, flac, mp3, opus); anything
+else is refused, so no caller can reach an object outside ``audio/``. Storage knows nothing of HTTP.
 """
 
 from __future__ import annotations
@@ -13,22 +13,26 @@ from urllib.parse import unquote, urlsplit
 
 from storage.base import (
     CHUNK_SIZE,
+    CONTENT_TYPES,
     ObjectInfo,
     ObjectNotFound,
     Storage,
     StorageError,
     audio_key,
     check_key,
+    key_job_id,
 )
 
 __all__ = [
     "CHUNK_SIZE",
+    "CONTENT_TYPES",
     "ObjectInfo",
     "ObjectNotFound",
     "Storage",
     "StorageError",
     "audio_key",
     "check_key",
+    "key_job_id",
     "open_storage",
 ]
 

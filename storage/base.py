@@ -8,7 +8,11 @@ from pathlib import Path
 from typing import Protocol
 
 CHUNK_SIZE = 256 * 1024
-_KEY_RE = re.compile(r"^audio/[A-Za-z0-9_-]{1,64}\.wav\Z")  # \Z: `$` lets "...wav\n" in
+# File extension -> media type of each stored audio format.
+CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "opus": "audio/ogg"}
+_KEY_RE = re.compile(  # \Z: `$` lets "...wav\n" in
+    rf"^audio/[A-Za-z0-9_-]{{1,64}}\.(?:{'|'.join(CONTENT_TYPES)})\Z"
+)
 
 
 class StorageError(RuntimeError):
@@ -26,8 +30,13 @@ class ObjectInfo:
     modified: datetime
 
 
-def audio_key(job_id: str) -> str:
-    return check_key(f"audio/{job_id}.wav")
+def audio_key(job_id: str, ext: str = "wav") -> str:
+    return check_key(f"audio/{job_id}.{ext}")
+
+
+def key_job_id(key: str) -> str:
+    """audio/{job_id}.{ext} -> job_id."""
+    return key.removeprefix("audio/").rpartition(".")[0]
 
 
 def check_key(key: str) -> str:

@@ -110,7 +110,8 @@ class FileStorage:
         folder = self.root / "audio"
         if not folder.is_dir():
             return
-        for path in folder.glob("*.wav"):
+        # Every format's file; not the hidden half-written uploads beside them.
+        for path in folder.glob("[!.]*.*"):
             st = path.stat()
             yield ObjectInfo(
                 f"audio/{path.name}", st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)

@@ -1,10 +1,11 @@
 """Batch generation without the API: `python -m tasks.batch PROMPTS --out DIR`.
 
-PROMPTS is JSONL ({"prompt", "duration", "genre", "seed"} per line) or plain
-text (one prompt per line). Each line becomes a Celery job with a stable id
-(see tasks/batch_items.py); WAVs are downloaded from storage into DIR.
+PROMPTS is JSONL (JobParams fields per line: prompt, duration, lyrics, format, ...)
+or plain text (one prompt per line). Each line becomes a Celery job with a stable
+id (see tasks/batch_items.py); its audio file (WAV, or the line's `format`) is
+downloaded from storage into DIR.
 
-Resumable: a rerun skips lines whose WAV is already in DIR, re-attaches to
+Resumable: a rerun skips lines whose file is already in DIR, re-attaches to
 jobs still queued or running, downloads finished ones, and submits again the
 ones that failed, were canceled or whose audio expired. Prints one line per
 job status change on stderr, a summary table on stdout (and DIR/summary.jsonl);
@@ -151,7 +152,7 @@ class Batch:
         partial = dest.with_name(dest.name + ".part")
         try:
             self.storage.download(record.get("audio_key") or audio_key(item.job_id), partial)
-            os.replace(partial, dest)  # a WAV in DIR is always complete
+            os.replace(partial, dest)  # a file in DIR is always complete
         except (StorageError, KeyError, OSError) as exc:
             partial.unlink(missing_ok=True)
             self.settle(item, FAILED, f"download failed: {exc}")

@@ -36,7 +36,8 @@ class Item:
     def filename(self) -> str:
         prompt = self.params.prompt if self.params else ""
         slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40].rstrip("-")
-        return f"{self.line:04d}-{slug or 'job'}.wav"
+        ext = self.params.format if self.params else "wav"
+        return f"{self.line:04d}-{slug or 'job'}.{ext}"
 
     @property
     def label(self) -> str:

@@ -14,6 +14,7 @@ from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
 from inference import EngineError, check_audio
 from inference.contract import CHANNELS, SAMPLE_RATE, resolve_seed
+from inference.encode import peaks
 from inference.wav import write_wav
 from storage import StorageError, audio_key
 from tasks.app import app
@@ -23,6 +24,7 @@ from tasks.jobs.metrics import record_finished
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
 from tasks.jobs.store import JOB_ID_RE, TIME_LIMIT_ERROR
+from tasks.jobs.submit import send_encode
 from tasks.worker import current_engine
 
 log = logging.getLogger("tasks.generate")
@@ -171,21 +173,30 @@ def _run(jobs, job_id, params, settings) -> dict:
     audio = check_audio(audio, params.duration)
     run_seconds = time.monotonic() - began
 
+    overview = peaks(audio)
     key = audio_key(job_id)
-    _store(audio, engine.sample_rate, key, settings.storage_retries)
+    size = _store(audio, engine.sample_rate, key, settings.storage_retries)
     del audio
     wall_seconds = time.monotonic() - began
     # The audio is stored: ride out a short Redis blip here rather than let the
     # task's retry render the whole piece again.
     _patiently(lambda: jobs.record_runtime(params.duration, wall_seconds))
-    outcome = _patiently(
-        lambda: jobs.finish(job_id, audio_key=key, run_seconds=round(run_seconds, 3))
-    )
+    done = {"peaks": overview, "run_seconds": round(run_seconds, 3)}
+    if params.format == "wav":
+        outcome = _patiently(lambda: jobs.finish(job_id, audio_key=key, size_bytes=size, **done))
+    else:
+        # Compressing takes seconds of CPU: the `encode` queue does it, so this
+        # (GPU) worker takes its next job now. The job stays started meanwhile.
+        outcome = _patiently(lambda: jobs.hand_to_encoder(job_id, **done))
+        if outcome == "ok":
+            send_encode(job_id, params.format)
+            key = audio_key(job_id, params.format)
     if outcome != "ok":
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
         record_finished(jobs.r, params.duration, wall_seconds, run_seconds, info.get("engine"))
-    log.info("job finished in %.2fs", run_seconds, extra={"job_id": job_id})
+    done_as = "finished" if params.format == "wav" else f"rendered (now encoding {params.format})"
+    log.info("job %s in %.2fs", done_as, run_seconds, extra={"job_id": job_id})
     return _result({"job_id": job_id, "audio_key": key, "duration": params.duration,
                     "seed": params.seed, "engine": info.get("engine")})
 
@@ -208,7 +219,8 @@ def _patiently(call, attempts: int = 6, delay: float = 0.5):
                          "job record update")
 
 
-def _store(audio, sample_rate: int, key: str, retries: int) -> None:
+def _store(audio, sample_rate: int, key: str, retries: int) -> int:
+    """Upload the audio as 16-bit WAV; returns its size in bytes."""
     storage = audio_storage()
     fd, tmp = tempfile.mkstemp(suffix=".wav")
     os.close(fd)
@@ -217,6 +229,7 @@ def _store(audio, sample_rate: int, key: str, retries: int) -> None:
         # Retried in-process: re-running the task would render the piece again.
         _with_backoff(lambda: storage.put_file(key, tmp), (StorageError,), retries + 1, 0.5,
                       "upload")
+        return os.path.getsize(tmp)
     finally:
         os.unlink(tmp)
 

@@ -66,7 +66,7 @@ def _flush_state(settings: Settings) -> None:
     # A test may have pointed the Celery app at another Redis (create_app with
     # other settings): every test starts on the suite's own.
     with init_celery(settings).connection_for_write() as conn:
-        for queue in ("music", "maintenance"):
+        for queue in ("music", "maintenance", "encode"):
             conn.default_channel.queue_purge(queue)
 
 
@@ -110,8 +110,10 @@ def jobs(settings):
 class WorkerPool:
     """At most one worker runs at a time, so tests know who takes their jobs."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, queues: str = "music,maintenance", prefix: str = "test"):
         self.tmp = tmp
+        self.queues = queues
+        self.prefix = prefix
         self.current: Worker | None = None
         self.current_env: dict | None = None
         self.count = 0
@@ -122,9 +124,9 @@ class WorkerPool:
             return self.current
         self.stop()
         self.count += 1
-        name = f"test{self.count}"
+        name = f"{self.prefix}{self.count}"
         env = {**os.environ, **wanted}
-        self.current = Worker(env, name, self.tmp / f"{name}.log").start()
+        self.current = Worker(env, name, self.tmp / f"{name}.log", queues=self.queues).start()
         self.current_env = wanted
         return self.current
 
@@ -152,6 +154,26 @@ def no_worker(worker_pool, settings):
 def worker(worker_pool, settings):
     """The default worker: fixed-latency engine (200 ms a job)."""
     return worker_pool.ensure()
+
+
+@pytest.fixture(scope="session")
+def _encoder(tmp_path_factory):
+    # The `encode` queue's CPU worker, as deployed (its fixed engine is never used).
+    pool = WorkerPool(tmp_path_factory.mktemp("encode"), queues="encode", prefix="encode")
+    yield pool
+    pool.stop()
+
+
+@pytest.fixture
+def encode_worker(_encoder, settings):
+    """A worker compresses WAVs to FLAC/MP3/Opus (the `encode` queue)."""
+    return _encoder.ensure()
+
+
+@pytest.fixture
+def no_encoder(_encoder, settings):
+    """Nobody consumes the `encode` queue: compressed-format jobs wait there."""
+    _encoder.stop()
 
 
 @pytest.fixture(scope="session")

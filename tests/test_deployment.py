@@ -273,3 +273,22 @@ def test_env_example_sets_no_secret():
         m = re.match(r"([A-Z][A-Z0-9_]*)=(.*)$", line)
         if m and SECRET_NAME.search(m.group(1)):
             assert m.group(2) == "", f"{m.group(1)} has a value in .env.example"
+
+
+def test_an_encoder_compresses_off_the_gpu_workers(services):
+    encoder = services["encoder"]
+    cmd = command(encoder)
+    assert cmd[:4] == ["celery", "-A", "tasks", "worker"]
+    assert cmd[cmd.index("-Q") + 1] == "encode"
+    assert "deploy" not in encoder  # no GPU reserved
+    assert encoder["build"]["target"] == "encoder"
+    for name in gpu_workers(services):
+        gpu = command(services[name])
+        assert "encode" not in gpu[gpu.index("-Q") + 1].split(",")
+    stage = dockerfile_stages()["encoder"]
+    assert re.findall(r"pip install(?: [-\w]+)* -r (\S+)", stage) == ["requirements-encode.txt"]
+    names = requirement_names(ROOT / "requirements-encode.txt")
+    assert {"soundfile", "numpy", "celery"} <= names and not names & ENGINE_PACKAGES
+    assert names <= requirement_names(ROOT / "requirements.txt")
+    stack = (ROOT / ".ci" / "stack.sh").read_text()
+    assert re.search(r"celery\" -A tasks worker -Q encode", stack)

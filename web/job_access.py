@@ -44,16 +44,26 @@ def owned_job(job_id: str) -> dict:
     return record
 
 
+def job_format(record: dict) -> str:
+    return record.get("format") or "wav"  # records from before formats existed are WAV
+
+
 def public_job(record: dict) -> dict:
     view = {name: record.get(name) for name in _PUBLIC}
     view = {k: v for k, v in view.items() if v is not None or k in ("genre", "engine")}
+    view["format"] = job_format(record)
     status = record["status"]
     if status == Status.QUEUED:
         view["queue_position"] = record.get("queue_position")
     if status == Status.STARTED:
         view["progress"] = int(record.get("progress") or 0)
+        if record.get("stage"):
+            view["stage"] = record["stage"]
     if status == Status.FINISHED:
         view["progress"] = 100
+        for name in ("size_bytes", "peaks"):
+            if record.get(name) is not None:
+                view[name] = record[name]
         if record.get("expired"):
             view["expired"] = True
         else:

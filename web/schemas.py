@@ -46,6 +46,11 @@ class _JobBase(BaseModel):
     expired: bool | None = None
     error: str | None = None
     understood: dict[str, Any] | None = None
+    stage: str | None = Field(default=None, description="e.g. 'encoding' while compressing")
+    size_bytes: int | None = Field(default=None, ge=0, description="the audio file's size")
+    peaks: list[int] | None = Field(
+        default=None, description="waveform overview: max level of 300 equal slices, 0-100"
+    )
 
 
 # Every input field, as the job shows it back (optional: old records may lack new ones).

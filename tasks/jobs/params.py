@@ -11,14 +11,35 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
-from inference.contract import MAX_GENRE_CHARS, MAX_PROMPT_CHARS, MAX_SEED
+from inference.contract import (
+    MAX_BPM,
+    MAX_GENRE_CHARS,
+    MAX_LYRICS_CHARS,
+    MAX_PROMPT_CHARS,
+    MAX_SEED,
+    MIN_BPM,
+    TIME_SIGNATURES,
+    VOCAL_LANGUAGES,
+    lyric_sections,
+    normalize_key,
+)
 
 DURATIONS = (30, 60, 120)
 DEFAULT_DURATION = 60
 # Fields that shape the delivered file, not the music: the engine never sees them.
-DELIVERY_FIELDS: tuple[str, ...] = ()
+DELIVERY_FIELDS: tuple[str, ...] = ("format",)
+FORMATS = ("wav", "flac", "mp3", "opus")
+SONG_FIELDS = ("lyrics", "instrumental", "vocal_language", "bpm", "key", "time_signature")
+DEFAULT_VOCAL_LANGUAGE = "en"
 
 
 class InvalidParams(ValueError):
@@ -46,10 +67,27 @@ def _text(value):
     return value
 
 
+# The 24 keys as the validator accepts them, for the OpenAPI document (JSON
+# Schema regexes have no case flag, hence the classes). Narrower than the
+# validator (single spaces only): every key the document allows is accepted.
+_KEY_PATTERN = (
+    "^ ?(?:[A-Ga-g]|[CcDdFfGgAa][#♯]|[DdEeGgAaBb][b♭B]) ?"
+    "(?:[Mm][Aa][Jj](?:[Oo][Rr])?|[Mm][Ii][Nn](?:[Oo][Rr])?) ?$"
+)
+# Lyrics (not blank) with instrumental: true is refused.
+_NOT_SUNG_INSTRUMENTAL = {"not": {
+    "required": ["lyrics", "instrumental"],
+    "properties": {"lyrics": {"type": "string", "pattern": "[^ \\t\\n\\r]"},
+                   "instrumental": {"const": True}},
+}}
+
+
 class JobParams(BaseModel):
     """What one job renders. Frozen: a validated job never changes."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, json_schema_extra=_NOT_SUNG_INSTRUMENTAL
+    )
 
     prompt: str = Field(
         min_length=1, max_length=MAX_PROMPT_CHARS, pattern=r"\S",
@@ -58,21 +96,63 @@ class JobParams(BaseModel):
     duration: Literal[30, 60, 120] = Field(default=DEFAULT_DURATION, description="seconds")
     genre: str | None = Field(default=None, max_length=MAX_GENRE_CHARS)
     seed: int | None = Field(default=None, ge=0, le=MAX_SEED)
+    lyrics: str | None = Field(
+        default=None, max_length=MAX_LYRICS_CHARS,
+        description="Sung text; lines with optional [verse]/[chorus]/... section tags",
+    )
+    instrumental: bool | None = Field(
+        default=None, description="Default: true without lyrics, false with them"
+    )
+    vocal_language: Literal[VOCAL_LANGUAGES] | None = Field(  # type: ignore[valid-type]
+        default=None, description=f"Default {DEFAULT_VOCAL_LANGUAGE!r} when lyrics are given"
+    )
+    bpm: int | None = Field(default=None, ge=MIN_BPM, le=MAX_BPM, description="Tempo")
+    key: str | None = Field(
+        default=None, description="e.g. 'C major', 'F# minor', 'Bb major' (stored normalised)",
+        json_schema_extra={"pattern": _KEY_PATTERN},
+    )
+    time_signature: Literal[TIME_SIGNATURES] | None = None  # type: ignore[valid-type]
+    format: Literal[FORMATS] = Field(  # type: ignore[valid-type]
+        default="wav", description="Audio file format (wav: 16-bit PCM; opus: Ogg Opus)"
+    )
 
-    @field_validator("prompt", "genre", mode="before")
+    @field_validator("prompt", "genre", "lyrics", mode="before")
     @classmethod
     def _strip(cls, value):
         return _text(value)
 
-    @field_validator("genre")
+    @field_validator("genre", "lyrics")
     @classmethod
-    def _blank_genre_is_none(cls, value):
+    def _blank_is_none(cls, value):
         return value or None
 
-    @field_validator("duration", "seed", mode="before")
+    @field_validator("lyrics")
+    @classmethod
+    def _tags_known(cls, value):
+        if value is not None:
+            lyric_sections(value)  # ValueError naming the unknown tag
+        return value
+
+    @field_validator("key")
+    @classmethod
+    def _normal_key(cls, value):
+        return None if value is None else normalize_key(value)
+
+    @field_validator("duration", "seed", "bpm", mode="before")
     @classmethod
     def _whole_numbers(cls, value):
         return _whole(value)
+
+    @model_validator(mode="after")
+    def _song_defaults(self):
+        if self.lyrics and self.instrumental:
+            raise ValueError("`instrumental` cannot be true when `lyrics` are given")
+        # Frozen model: the resolved defaults are set once, here, before anyone sees it.
+        if self.instrumental is None:
+            object.__setattr__(self, "instrumental", not self.lyrics)
+        if self.lyrics and self.vocal_language is None:
+            object.__setattr__(self, "vocal_language", DEFAULT_VOCAL_LANGUAGE)
+        return self
 
     @classmethod
     def names(cls) -> tuple[str, ...]:
@@ -94,11 +174,20 @@ class JobParams(BaseModel):
         return cls.parse({name: record[name] for name in cls.names() if name in record})
 
     def as_dict(self) -> dict:
-        return self.model_dump()
+        """Every field as resolved; song fields not given are left out."""
+        return {k: v for k, v in self.model_dump().items() if k not in SONG_FIELDS or v is not None}
 
     def engine_inputs(self) -> dict:
-        """What the engine renders from (delivery options such as the file format excluded)."""
-        return self.model_dump(exclude=set(DELIVERY_FIELDS))
+        """What the engine renders from (delivery options such as the file format excluded).
+
+        Song fields not given are left out, and so is `instrumental` without
+        lyrics when true (every engine's default): a plain request reaches an
+        engine exactly as before the song fields existed.
+        """
+        inputs = {k: v for k, v in self.as_dict().items() if k not in DELIVERY_FIELDS}
+        if not self.lyrics and self.instrumental:
+            inputs.pop("instrumental")
+        return inputs
 
 
 def validate(**fields) -> JobParams:
@@ -114,6 +203,7 @@ _MESSAGES = {
         "string_pattern_mismatch": "prompt must not be empty",
         "string_too_long": f"prompt must be at most {MAX_PROMPT_CHARS} characters",
     },
+    "key": {"string_type": "key must be a string such as 'C major', 'F# minor' or 'Bb major'"},
     "genre": {
         "string_type": "genre must be a string",
         "string_too_long": f"genre must be at most {MAX_GENRE_CHARS} characters",
@@ -122,6 +212,12 @@ _MESSAGES = {
 _FIELD_MESSAGES = {
     "duration": "duration must be one of 30, 60 or 120 seconds",
     "seed": f"seed must be an integer from 0 to {MAX_SEED}",
+    "lyrics": f"lyrics must be a string of at most {MAX_LYRICS_CHARS} characters",
+    "instrumental": "instrumental must be true or false",
+    "vocal_language": f"vocal_language must be one of {', '.join(VOCAL_LANGUAGES)}",
+    "bpm": f"bpm must be an integer from {MIN_BPM} to {MAX_BPM}",
+    "time_signature": f"time_signature must be one of {', '.join(TIME_SIGNATURES)}",
+    "format": f"format must be one of {', '.join(FORMATS)}",
 }
 _STATUS = {"duration": 400}
 
@@ -133,12 +229,14 @@ def _explain(exc: ValidationError) -> InvalidParams:
         return InvalidParams(f"Unknown field(s): {', '.join(unknown)}")
     order = JobParams.names()
     first = min(errors, key=lambda e: order.index(e["loc"][0]) if e["loc"] else -1)
+    own = first["msg"].removeprefix("Value error, ")  # our validators' own sentences
     if not first["loc"]:
-        return InvalidParams(first["msg"])
+        return InvalidParams(own.replace("`", ""))
     name = str(first["loc"][0])
-    message = _MESSAGES.get(name, {}).get(first["type"]) or _FIELD_MESSAGES.get(name)
-    if message is None and first["type"] == "value_error":  # our validators' own sentences
-        message = f"{name} {first['msg'].removeprefix('Value error, ')}"
+    message = None
+    if first["type"] == "value_error":
+        message = own.replace("`", "") if f"`{name}`" in own else f"{name} {own}"
+    message = message or _MESSAGES.get(name, {}).get(first["type"]) or _FIELD_MESSAGES.get(name)
     if message is None:
         message = f"{name}: {first['msg'][:1].lower()}{first['msg'][1:]}"
     if name == "prompt" and first["type"] == "string_too_long":

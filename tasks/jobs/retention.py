@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from storage import StorageError
+from storage import StorageError, check_key, key_job_id
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import get_settings
 from tasks.jobs.status import TERMINAL, Status
@@ -50,14 +50,15 @@ def _purge_audio(settings, cutoff: datetime) -> dict:
     for info in list(storage.list()):
         if info.modified >= cutoff:
             continue
-        job_id = info.key.removeprefix("audio/").removesuffix(".wav")
+        job_id = key_job_id(info.key)
         try:
+            check_key(info.key)  # a foreign object never touches a job record
             if JOB_ID_RE.match(job_id):
                 # Only sets the flag if the record still exists (no stray hash).
                 jobs.transition(job_id, (*TERMINAL, Status.STARTED), expired="1")
             storage.delete(info.key)
             deleted += 1
-        except ValueError:  # not one of ours (a key outside the audio/{id}.wav scheme)
+        except ValueError:  # not one of ours (a key outside the audio/{id}.{ext} scheme)
             log.warning("retention: skipping unexpected object %r", info.key)
             skipped += 1
         except StorageError as exc:

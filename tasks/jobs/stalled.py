@@ -16,7 +16,7 @@ import logging
 from tasks.config.services import job_store
 from tasks.config.settings import get_settings
 from tasks.jobs.params import JobParams
-from tasks.jobs.submit import enqueue
+from tasks.jobs.submit import enqueue, send_encode
 
 log = logging.getLogger("tasks.jobs.stalled")
 
@@ -26,6 +26,15 @@ def requeue_stalled(older_than: float | None = None) -> dict:
     silence = settings.stall_seconds if older_than is None else older_than
     requeued = []
     for job_id in jobs.stalled(silence):
+        record = jobs.get(job_id) or {}
+        if record.get("status") == "started" and record.get("stage") == "encoding":
+            # Rendered already: only the encoding went silent. Encoding again is
+            # idempotent; rendering again would spend GPU time for nothing.
+            jobs.touch(job_id)
+            send_encode(job_id, record.get("format", "wav"))
+            log.warning("re-sent a silent encoding", extra={"job_id": job_id})
+            requeued.append(job_id)
+            continue
         if not jobs.requeue(job_id, silence):
             continue
         record = jobs.get(job_id)

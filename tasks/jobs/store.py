@@ -33,7 +33,8 @@ _QUEUED_DURATIONS_KEY = "queue:durations"
 WORKER_FORGET_AFTER = 3600.0  # a worker silent this long is dropped from workers:alive
 
 # Fields stored as JSON so that types survive the round trip.
-_JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds"}
+_JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds",
+                "instrumental", "bpm", "size_bytes", "peaks"}
 
 
 def utcnow() -> str:
@@ -406,6 +407,13 @@ class JobStore:
             job_id, (Status.STARTED,), status=Status.FINISHED, finished_at=utcnow(), progress=100,
             **fields,
         )
+
+    def hand_to_encoder(self, job_id: str, **fields) -> str:
+        """Rendered, now being compressed on the `encode` queue: still started, at 100 %."""
+        outcome = self.transition(job_id, (Status.STARTED,), stage="encoding", **fields)
+        if outcome == "ok":
+            self.set_progress(job_id, 100)
+        return outcome
 
     def fail(self, job_id: str, error: str) -> str:
         return self.transition(

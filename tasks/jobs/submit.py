@@ -100,6 +100,21 @@ def retry_after(jobs: JobStore, settings: Settings, duration: int) -> int:
     return max(1, int(math.ceil(_runtime(jobs, settings, duration))))
 
 
+ENCODE_TIME_LIMITS = (300, 330)  # soft, hard: seconds for compressing one piece
+
+
+def send_encode(job_id: str, fmt: str) -> None:
+    """Queue the compression of a rendered job's WAV (tasks.encode, CPU workers)."""
+    soft, hard = ENCODE_TIME_LIMITS
+    app.send_task(
+        "music.encode",
+        kwargs={"job_id": job_id, "format": fmt},
+        queue="encode",
+        soft_time_limit=soft,
+        time_limit=hard,
+    )
+
+
 def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: int) -> int:
     """Seconds until this job's audio should be ready.
 

@@ -116,7 +116,7 @@ def test_storage_keys_refuse_anything_outside_audio(bad):
 
 @pytest.mark.parametrize("key", [
     "audio/../etc/passwd.wav", "audio/x/../../y.wav", "/etc/passwd", "etc/audio/x.wav",
-    "audio/x.wav/..", "audio/x.mp3", "audio/.wav", "audio/x.wav\n",
+    "audio/x.wav/..", "audio/x.ogg", "audio/x.mp3.exe", "audio/.wav", "audio/x.wav\n",
 ])
 def test_check_key_refuses_crafted_keys(key):
     with pytest.raises(ValueError):

@@ -50,6 +50,25 @@ def test_put_stat_read_delete(storage, source):
     assert list(storage.list()) == []
 
 
+def test_every_format_has_its_own_key(storage, source):
+    from storage import CONTENT_TYPES, key_job_id
+
+    keys = [audio_key("job123456", ext) for ext in ("wav", "flac", "mp3", "opus")]
+    assert keys[2] == "audio/job123456.mp3"
+    for key in keys:
+        storage.put_file(key, source, CONTENT_TYPES[key.rpartition(".")[2]])
+    assert sorted(i.key for i in storage.list()) == sorted(keys)
+    assert {key_job_id(k) for k in keys} == {"job123456"}
+    if hasattr(storage, "client"):  # S3 stores the media type with the object
+        head = storage.client.head_object(Bucket=storage.bucket, Key=storage._name(keys[2]))
+        assert head["ContentType"] == "audio/mpeg"
+    storage.delete(keys[0])
+    assert b"".join(storage.iter_range(keys[3])) == PAYLOAD
+    assert sorted(i.key for i in storage.list()) == sorted(keys[1:])
+    with pytest.raises(ValueError):
+        audio_key("job123456", "ogg")
+
+
 def test_ranges_and_chunking(storage, source):
     from storage import CHUNK_SIZE
 
@@ -95,7 +114,8 @@ def test_missing_object(storage):
         "audio/../../x.wav",
         "audio/a/b.wav",
         "other/x.wav",
-        "audio/x.mp3",
+        "audio/x.ogg",
+        "audio/x.mp3.wav.exe",
         "audio/.wav",
         "/audio/x.wav",
     ],

@@ -126,3 +126,24 @@ def test_usage_errors(tmp_path):
     empty.write_text("\n\n")
     r = run_batch(empty, tmp_path / "out")
     assert r.returncode == 2 and "no prompts" in r.stderr
+
+
+def test_batch_files_take_the_format_extension(worker, encode_worker, tmp_path):
+    import soundfile as sf
+
+    prompts = tmp_path / "song.jsonl"
+    prompts.write_text("\n".join([
+        json.dumps({"prompt": "sea shanty", "duration": 30, "format": "mp3",
+                    "lyrics": "[verse]\nhaul away", "bpm": 96}),
+        json.dumps({"prompt": "drone", "duration": 30, "format": "flac"}),
+        json.dumps({"prompt": "plain", "duration": 30}),
+    ]))
+    out = tmp_path / "out"
+    done = run_batch(prompts, out)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir() if p.name != "summary.jsonl") == [
+        "0001-sea-shanty.mp3", "0002-drone.flac", "0003-plain.wav"]
+    head = (out / "0001-sea-shanty.mp3").read_bytes()[:2]
+    assert head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # an MPEG frame's sync bits
+    assert (out / "0002-drone.flac").read_bytes()[:4] == b"fLaC"
+    assert abs(sf.info(str(out / "0002-drone.flac")).duration - 30) < 0.01

@@ -1,11 +1,11 @@
 from flask import Blueprint, Response, current_app, request
 from werkzeug.http import http_date
 
-from storage import ObjectInfo, ObjectNotFound, StorageError, audio_key
+from storage import CONTENT_TYPES, ObjectInfo, ObjectNotFound, StorageError, audio_key
 from tasks.jobs.status import Status
 from web.errors import ApiError
 from web.extensions import read_limit
-from web.job_access import owned_job
+from web.job_access import job_format, owned_job
 
 bp = Blueprint("audio", __name__)
 
@@ -21,7 +21,8 @@ def download(job_id: str):
     if record["status"] != Status.FINISHED:
         raise ApiError(404, f"Audio not ready: the job is {record['status']}")
     storage = current_app.extensions["audio_storage"]
-    key = audio_key(job_id)
+    ext = job_format(record)
+    key = audio_key(job_id, ext)
     try:
         info = storage.stat(key)
     except ObjectNotFound:
@@ -32,7 +33,7 @@ def download(job_id: str):
 
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="music_{job_id}.wav"',
+        "Content-Disposition": f'attachment; filename="music_{job_id}.{ext}"',
         "Cache-Control": "private, max-age=3600",
         "ETag": etag,
         "Last-Modified": http_date(info.modified),
@@ -67,7 +68,7 @@ def download(job_id: str):
     except StorageError:
         raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
     return Response(
-        body, status=status, headers=headers, mimetype="audio/wav", direct_passthrough=True
+        body, status=status, headers=headers, mimetype=CONTENT_TYPES[ext], direct_passthrough=True
     )
 
 

@@ -39,7 +39,8 @@ def test_unknown_fields_are_reported_before_other_errors():
 
 def test_normalisation():
     params = validate(prompt="  jazz  ", duration=60.0, genre="   ", seed=7.0)
-    assert params.as_dict() == {"prompt": "jazz", "duration": 60, "genre": None, "seed": 7}
+    assert params.as_dict() == {"prompt": "jazz", "duration": 60, "genre": None, "seed": 7,
+                                "instrumental": True, "format": "wav"}
     assert JobParams.parse({"prompt": "x"}).duration == 60
 
 
@@ -58,3 +59,75 @@ def test_params_are_frozen():
 def test_not_an_object():
     with pytest.raises(InvalidParams, match="JSON object"):
         JobParams.parse(["prompt"])
+
+
+LYRICS = "[verse]\nwalking down the road\n[chorus]\nla la la"
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"lyrics": "x" * 3001}, "lyrics must be a string of at most 3000 characters"),
+        ({"lyrics": 5}, "lyrics must be a string of at most 3000 characters"),
+        ({"lyrics": "[solo]\nla"}, "lyrics has an unknown section tag [solo]; use one of"),
+        ({"lyrics": "la", "instrumental": True},
+         "instrumental cannot be true when lyrics are given"),
+        ({"instrumental": "yes"}, "instrumental must be true or false"),
+        ({"vocal_language": "klingon"}, "vocal_language must be one of ar, az,"),
+        ({"bpm": 39}, "bpm must be an integer from 40 to 220"),
+        ({"bpm": 221}, "bpm must be an integer from 40 to 220"),
+        ({"bpm": 120.5}, "bpm must be an integer from 40 to 220"),
+        ({"bpm": True}, "bpm must be an integer from 40 to 220"),
+        ({"key": "H major"}, "key must be a major or minor key such as 'C major'"),
+        ({"key": "E# minor"}, "key has no tonic 'E#'"),
+        ({"key": 7}, "key must be a string such as 'C major'"),
+        ({"time_signature": "5/4"}, "time_signature must be one of 2/4, 3/4, 4/4, 6/8"),
+        ({"format": "ogg"}, "format must be one of wav, flac, mp3, opus"),
+        ({"format": "MP3"}, "format must be one of wav, flac, mp3, opus"),
+    ],
+)
+def test_song_field_errors_name_the_field(data, message):
+    with pytest.raises(InvalidParams) as err:
+        JobParams.parse({"prompt": "a", **data})
+    assert err.value.status == 422
+    assert str(err.value).startswith(message), str(err.value)
+
+
+def test_song_defaults_follow_the_lyrics():
+    plain = validate(prompt="a")
+    assert (plain.instrumental, plain.vocal_language, plain.format) == (True, None, "wav")
+    sung = validate(prompt="a", lyrics=f"  {LYRICS}\n ")
+    assert (sung.instrumental, sung.vocal_language, sung.lyrics) == (False, "en", LYRICS)
+    assert validate(prompt="a", lyrics="la", vocal_language="ja").vocal_language == "ja"
+    assert validate(prompt="a", lyrics="la", instrumental=False).instrumental is False
+    # Said explicitly, without lyrics: kept (and handed to the engine).
+    unsung = validate(prompt="a", instrumental=False)
+    assert unsung.instrumental is False and unsung.engine_inputs()["instrumental"] is False
+    # Blank lyrics are no lyrics.
+    assert validate(prompt="a", lyrics="  \n ", instrumental=True).lyrics is None
+
+
+@pytest.mark.parametrize(
+    ("given", "stored"),
+    [("f# MINOR", "F# minor"), ("bb maj", "Bb major"), (" C major ", "C major"),
+     ("Eb Minor", "Eb minor")],
+)
+def test_keys_are_stored_normalised(given, stored):
+    assert validate(prompt="a", key=given).key == stored
+
+
+def test_engine_inputs_leave_out_delivery_and_unset_song_fields():
+    plain = validate(prompt="a", format="mp3")
+    # Exactly what engines got before the song fields existed.
+    assert plain.engine_inputs() == {"prompt": "a", "duration": 60, "genre": None, "seed": None}
+    sung = validate(prompt="a", lyrics="la", bpm=90.0, key="d minor", time_signature="3/4",
+                    format="opus")
+    assert sung.engine_inputs() == {
+        "prompt": "a", "duration": 60, "genre": None, "seed": None, "lyrics": "la",
+        "instrumental": False, "vocal_language": "en", "bpm": 90, "key": "D minor",
+        "time_signature": "3/4"}
+
+
+def test_a_record_round_trips_to_the_same_params():
+    params = validate(prompt="a", lyrics=LYRICS, bpm=128, key="a minor", format="flac")
+    assert JobParams.from_record({**params.as_dict(), "status": "queued"}) == params

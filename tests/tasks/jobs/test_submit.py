@@ -17,3 +17,12 @@ def test_flower_kwargs_are_short_and_readable():
     shown = ast.literal_eval(kwargs_repr({"prompt": "p" * 300, "duration": 30, "genre": None,
                                           "seed": 5}))
     assert shown == {"prompt": "p" * 59 + "…", "duration": 30, "seed": 5}
+
+
+def test_flower_shows_lyrics_cut_short():
+    lyrics = "[verse]\n" + "la " * 500
+    shown = ast.literal_eval(kwargs_repr({"prompt": "p", "lyrics": lyrics, "bpm": 90,
+                                          "instrumental": False, "format": "mp3"}))
+    assert len(shown["lyrics"]) == 60 and shown["lyrics"].endswith("…")
+    assert lyrics.startswith(shown["lyrics"][:-1])
+    assert (shown["bpm"], shown["instrumental"], shown["format"]) == (90, False, "mp3")

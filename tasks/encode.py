@@ -1,0 +1,86 @@
+"""The `music.encode` task: a rendered job's WAV -> FLAC/MP3/Opus, on CPU workers.
+
+The GPU worker stores the 16-bit WAV and queues this (tasks.jobs.submit.send_encode);
+a worker consuming the `encode` queue downloads it, compresses it, stores
+`audio/{id}.{ext}`, finishes the job, then deletes the WAV. Running it twice
+writes the same key and finds the job finished the second time: idempotent.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import redis
+from celery.exceptions import SoftTimeLimitExceeded
+
+from inference.encode import encode_file
+from storage import CONTENT_TYPES, ObjectNotFound, StorageError, audio_key
+from tasks.app import app
+from tasks.config.services import audio_storage, job_store
+from tasks.config.settings import get_settings
+from tasks.generate import JobFailed, _signs_of_life
+from tasks.jobs.status import Status
+
+log = logging.getLogger("tasks.encode")
+
+_TRANSIENT = (StorageError, redis.ConnectionError, redis.TimeoutError)
+
+
+@app.task(name="music.encode", bind=True, acks_late=True, max_retries=5)
+def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name)
+    jobs = job_store()
+    extra = {"job_id": job_id}
+    record = jobs.get(job_id)
+    if record is None or record["status"] != Status.STARTED or record.get("stage") != "encoding":
+        # Already finished by an earlier run, canceled, expired: nothing to do.
+        status = record["status"] if record else "missing"
+        log.info("not encoding a job in state %s", status, extra=extra)
+        return {"job_id": job_id, "status": status}
+    settings = get_settings()
+    try:
+        with _signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
+            size = _encode(job_id, format)
+    except _TRANSIENT as exc:
+        if self.request.retries < self.max_retries:
+            log.warning("encode failed (%s); retrying", exc, extra=extra)
+            raise self.retry(exc=exc, countdown=min(60, 2 * 2**self.request.retries)) from None
+        message = "could not store the encoded audio; please try again"
+    except ObjectNotFound:
+        message = "the rendered audio to encode is missing"
+    except SoftTimeLimitExceeded:
+        message = f"encoding the audio as {format} took longer than its time limit"
+    except Exception:
+        log.exception("encoding crashed", extra=extra)
+        message = f"internal error while encoding the audio as {format}"
+    else:
+        key = audio_key(job_id, format)
+        if jobs.finish(job_id, audio_key=key, size_bytes=size) != "ok":
+            log.warning("job changed state while encoding", extra=extra)
+        _forget_wav(job_id)
+        log.info("job encoded as %s (%d bytes)", format, size, extra=extra)
+        return {"job_id": job_id, "audio_key": key, "size_bytes": size}
+    jobs.fail(job_id, message)
+    _forget_wav(job_id)
+    log.warning("job failed: %s", message, extra=extra)
+    raise JobFailed(message)
+
+
+def _encode(job_id: str, fmt: str) -> int:
+    storage = audio_storage()
+    with tempfile.TemporaryDirectory(prefix="encode-") as folder:
+        source, dest = Path(folder, "in.wav"), Path(folder, f"out.{fmt}")
+        storage.download(audio_key(job_id), source)
+        encode_file(source, dest, fmt)
+        storage.put_file(audio_key(job_id, fmt), dest, CONTENT_TYPES[fmt])
+        return os.path.getsize(dest)
+
+
+def _forget_wav(job_id: str) -> None:
+    # The intermediate WAV is no longer served; retention would sweep it anyway.
+    try:
+        audio_storage().delete(audio_key(job_id))
+    except StorageError as exc:
+        log.warning("could not delete the intermediate WAV (%s)", exc, extra={"job_id": job_id})
