@@ -4,7 +4,8 @@ import threading
 from flask import Blueprint, current_app, jsonify, request
 
 from web.errors import ApiError
-from web.identity import session_owner
+from web.extensions import read_limit
+from web.identity import existing_owner
 from web.job_access import jobs, owned_job, public_job
 
 bp = Blueprint("jobs", __name__)
@@ -12,6 +13,7 @@ log = logging.getLogger("web.jobs")
 
 
 @bp.get("/api/jobs")
+@read_limit
 def list_jobs():
     try:
         limit = int(request.args.get("limit", 20))
@@ -21,16 +23,20 @@ def list_jobs():
     # offset is bounded: past int64, Redis's ZREVRANGE errors (was a 500).
     if not 1 <= limit <= 100 or not 0 <= offset <= 1_000_000:
         raise ApiError(400, "limit must be 1..100 and offset 0..1000000")
-    records, total = jobs().list_for_owner(session_owner(), offset, limit)
+    owner = existing_owner()
+    # Without a session there is nothing to list, and no session is created.
+    records, total = jobs().list_for_owner(owner, offset, limit) if owner else ([], 0)
     return jsonify(jobs=[public_job(r) for r in records], total=total, offset=offset, limit=limit)
 
 
 @bp.get("/api/jobs/<job_id>")
+@read_limit
 def get_job(job_id: str):
     return jsonify(public_job(owned_job(job_id)))
 
 
 @bp.delete("/api/jobs/<job_id>")
+@read_limit
 def cancel_job(job_id: str):
     owned_job(job_id)
     outcome = jobs().cancel(job_id)
