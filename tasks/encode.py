@@ -21,8 +21,9 @@ from storage import CONTENT_TYPES, ObjectNotFound, StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
-from tasks.generate import JobFailed, _signs_of_life
+from tasks.generate import JobFailed
 from tasks.jobs.status import Status
+from tasks.signs_of_life import signs_of_life
 
 log = logging.getLogger("tasks.encode")
 
@@ -41,7 +42,7 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
         return {"job_id": job_id, "status": status}
     settings = get_settings()
     try:
-        with _signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
+        with signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
             size = _encode(job_id, format)
     except _TRANSIENT as exc:
         if self.request.retries < self.max_retries:

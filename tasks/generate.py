@@ -5,9 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import threading
 import time
-from contextlib import contextmanager
 
 import redis
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
@@ -25,6 +23,7 @@ from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
 from tasks.jobs.store import JOB_ID_RE, TIME_LIMIT_ERROR
 from tasks.jobs.submit import send_encode
+from tasks.signs_of_life import signs_of_life
 from tasks.worker import current_engine
 
 log = logging.getLogger("tasks.generate")
@@ -99,7 +98,7 @@ def generate(self, **fields):
     log.info("job started (attempt %d)", attempts, extra=extra)
 
     try:
-        with _signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
+        with signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
             return _run(jobs, job_id, params, settings)
     except SoftTimeLimitExceeded:
         message = TIME_LIMIT_ERROR
@@ -117,27 +116,6 @@ def generate(self, **fields):
     jobs.fail(job_id, message)
     log.warning("job failed: %s", message, extra=extra)
     raise JobFailed(message)
-
-
-@contextmanager
-def _signs_of_life(jobs, job_id: str, every: float):
-    """Touch the job while it runs, so tasks.jobs.stalled can tell a silent run from a slow one."""
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(every):
-            try:
-                jobs.touch(job_id)
-            except Exception:  # Redis blip: the next beat tries again
-                log.warning("could not record the job's sign of life", extra={"job_id": job_id})
-
-    thread = threading.Thread(target=beat, name=f"alive-{job_id}", daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        thread.join(timeout=2)
 
 
 def jobs_retrying(jobs, job_id: str) -> None:
