@@ -50,14 +50,21 @@ def contract_sections(understood: dict) -> list[dict]:
     ]
 
 
-def serve_fields(page, extra: dict) -> None:
+def serve_fields(page, extra: dict, *, replace: bool = False, drop: tuple = ()) -> None:
     def fill_in(route):
         response = route.fetch()
         data = response.json()
         views = data["jobs"] if isinstance(data, dict) and "jobs" in data else [data]
         for view in views:
-            for name, value in extra.get(view.get("job_id"), {}).items():
-                view.setdefault(name, value)
+            if view.get("job_id") not in extra:
+                continue
+            for name in drop:
+                view.pop(name, None)
+            for name, value in extra[view["job_id"]].items():
+                if replace:
+                    view[name] = value
+                else:
+                    view.setdefault(name, value)
         route.fulfill(response=response, body=json.dumps(data))
 
     page.route(re.compile(r".*/api/jobs(/[A-Za-z0-9_-]+)?(\?.*)?$"), fill_in)
@@ -184,17 +191,19 @@ def test_screenshots_at_desktop_and_phone_width(song, tmp_path):
 
 
 def test_without_peaks_or_sections_the_card_is_the_player(live_api, worker, open_page):
-    """The fixed engine reports no sections and, before the backend lands, no peaks.
+    """A job without peaks or sections (an old record; the fixed engine reports no
+    sections): the card is just the player.
 
-    Format and size are served as an mp3 job's would be, to check the card's words
-    and the download name; the bytes behind it stay the fixed engine's WAV.
+    Peaks are dropped and format and size served as an mp3 job's would be, to check
+    the card's words and the download name; the bytes behind it stay the WAV.
     """
     page = open_page(live_api.url, width=375, height=812)
     page.goto("/")
     submit(page, "Chill lo-fi hip hop beat with vinyl crackle")
     expect()(card(page)).to_have_attribute("data-status", "finished", timeout=30000)
     job_id = card(page).get_attribute("data-job-id")
-    serve_fields(page, {job_id: {"format": "mp3", "size_bytes": 1_234_567}})
+    serve_fields(page, {job_id: {"format": "mp3", "size_bytes": 1_234_567}}, replace=True,
+                 drop=("peaks",))
     page.reload()
     job = card(page)
     expect()(job.locator("audio")).to_be_visible()
