@@ -121,6 +121,15 @@ class JobParams(BaseModel):
     def _strip(cls, value):
         return _text(value)
 
+    @field_validator("lyrics", mode="before")
+    @classmethod
+    def _lyrics_as_sent(cls, value):
+        # The limit counts what was sent (blank padding included), as the schema says;
+        # defined after _strip because pydantic runs "before" validators last-first.
+        if isinstance(value, str) and len(value) > MAX_LYRICS_CHARS:
+            raise ValueError(f"must be at most {MAX_LYRICS_CHARS} characters")
+        return value
+
     @field_validator("genre", "lyrics")
     @classmethod
     def _blank_is_none(cls, value):

@@ -131,3 +131,10 @@ def test_engine_inputs_leave_out_delivery_and_unset_song_fields():
 def test_a_record_round_trips_to_the_same_params():
     params = validate(prompt="a", lyrics=LYRICS, bpm=128, key="a minor", format="flac")
     assert JobParams.from_record({**params.as_dict(), "status": "queued"}) == params
+
+
+def test_the_lyrics_limit_counts_what_was_sent():
+    """The OpenAPI schema's maxLength applies to the raw string: blank padding counts too."""
+    with pytest.raises(InvalidParams, match="lyrics must be at most 3000 characters"):
+        JobParams.parse({"prompt": "a", "lyrics": "la\n" + "\n" * 2999})
+    assert JobParams.parse({"prompt": "a", "lyrics": "  la  "}).lyrics == "la"
