@@ -127,7 +127,7 @@ class JobParams(BaseModel):
         # The limit counts what was sent (blank padding included), as the schema says;
         # defined after _strip because pydantic runs "before" validators last-first.
         if isinstance(value, str) and len(value) > MAX_LYRICS_CHARS:
-            raise ValueError(f"must be at most {MAX_LYRICS_CHARS} characters")
+            raise ValueError(f"must be a string of at most {MAX_LYRICS_CHARS} characters")
         return value
 
     @field_validator("genre", "lyrics")

@@ -135,6 +135,6 @@ def test_a_record_round_trips_to_the_same_params():
 
 def test_the_lyrics_limit_counts_what_was_sent():
     """The OpenAPI schema's maxLength applies to the raw string: blank padding counts too."""
-    with pytest.raises(InvalidParams, match="lyrics must be at most 3000 characters"):
+    with pytest.raises(InvalidParams, match="lyrics must be a string of at most 3000 characters"):
         JobParams.parse({"prompt": "a", "lyrics": "la\n" + "\n" * 2999})
     assert JobParams.parse({"prompt": "a", "lyrics": "  la  "}).lyrics == "la"
