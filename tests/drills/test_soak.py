@@ -218,6 +218,7 @@ def _subscriptions(url: str) -> dict[str, float]:
 
 
 @pytest.mark.drill  # SOAK_SECONDS long: `make drills`
+@pytest.mark.timeout(SECONDS + 300)  # the suite's 300 s default would cut the soak short
 def test_soak_mixed_traffic(tmp_path, settings):
     env = {**os.environ, **ENV, "STORAGE_URL": (tmp_path / "audio").as_uri()}
     workers = [Worker(env, f"soak{i}", tmp_path / f"worker{i}.log", queues="music").start()
