@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
+import redis
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -52,7 +53,13 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         RATELIMIT_STORAGE_URI=settings.redis_url_for("limits"),
-        RATELIMIT_STORAGE_OPTIONS={"socket_connect_timeout": 2, "socket_timeout": 2},
+        # Every read is rate limited, so a burst of pollers needs more than the
+        # limits library's default pool; a blocking pool waits for a connection
+        # instead of failing the request with "Too many connections" (a 503).
+        RATELIMIT_STORAGE_OPTIONS={"connection_pool": redis.BlockingConnectionPool.from_url(
+            settings.redis_url_for("limits"), max_connections=100, timeout=5,
+            socket_connect_timeout=2, socket_timeout=2,
+        )},
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",
     )

@@ -143,7 +143,7 @@ rm -rf "$WORK/torch"
 phase "torch CPU base"
 
 echo "project images (docker-compose.yml's builds: api, worker)"
-(cd "$SRC" && nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q api worker-cpu)
+(cd "$SRC" && nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q api worker-cpu encoder)
 phase "project images"
 
 # --- up and the operator's checks ---------------------------------------------
