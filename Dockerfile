@@ -24,8 +24,9 @@ COPY celeryconfig.py gunicorn.conf.py ./
 COPY storage/ storage/
 COPY tasks/ tasks/
 COPY web/ web/
-# inference/ is imported for its torch-free parts only (engine protocol, seeds,
-# the fixed engine that keeps the maintenance worker light).
+# inference/ is imported for its stdlib-only parts (the job contract, seeds,
+# errors): this image has no numpy, and tests/test_images.py runs Flower, beat
+# and the maintenance worker with only these packages.
 COPY inference/ inference/
 # /var/lib/beat: beat's schedule file (a named volume inherits this owner).
 RUN mkdir -p /app/var /var/lib/beat && chown app /app/var /var/lib/beat

@@ -32,7 +32,7 @@ flower_auth=()
 "$BIN/celery" -A tasks worker -Q music,maintenance -c 1 -n "local@%h" -E --loglevel=INFO &
 pids+=($!)
 # CPU-only compression of rendered WAVs (FLAC/MP3/Opus), off the generating worker.
-ENGINE=fixed "$BIN/celery" -A tasks worker -Q encode -c 1 -n "encode@%h" --loglevel=INFO &
+"$BIN/celery" -A tasks worker -Q encode -c 1 -n "encode@%h" --loglevel=INFO &
 pids+=($!)
 "$BIN/celery" -A tasks beat --schedule var/celerybeat-schedule --loglevel=INFO &
 pids+=($!)

@@ -16,7 +16,6 @@ from pathlib import Path
 import redis
 from celery.exceptions import SoftTimeLimitExceeded
 
-from inference.encode import encode_file
 from storage import CONTENT_TYPES, ObjectNotFound, StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
@@ -70,6 +69,10 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
 
 
 def _encode(job_id: str, fmt: str) -> int:
+    # numpy + soundfile: only the encoder image has them, and Flower, beat and
+    # the maintenance worker load this module from the API image.
+    from inference.encode import encode_file
+
     storage = audio_storage()
     with tempfile.TemporaryDirectory(prefix="encode-") as folder:
         source, dest = Path(folder, "in.wav"), Path(folder, f"out.{fmt}")

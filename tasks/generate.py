@@ -10,10 +10,8 @@ import time
 import redis
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
 
-from inference import EngineError, check_audio
 from inference.contract import CHANNELS, SAMPLE_RATE, resolve_seed
-from inference.encode import peaks
-from inference.wav import write_wav
+from inference.errors import EngineError
 from storage import StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
@@ -129,6 +127,11 @@ def jobs_retrying(jobs, job_id: str) -> None:
 
 
 def _run(jobs, job_id, params, settings) -> dict:
+    # numpy-backed, so imported here: Flower, beat and the maintenance worker
+    # load this module from the API image, which has no numpy.
+    from inference import check_audio
+    from inference.encode import peaks
+
     engine = current_engine()
     info = engine.describe()
     understood = engine.understand(**params.engine_inputs())
@@ -199,6 +202,8 @@ def _patiently(call, attempts: int = 6, delay: float = 0.5):
 
 def _store(audio, sample_rate: int, key: str, retries: int) -> int:
     """Upload the audio as 16-bit WAV; returns its size in bytes."""
+    from inference.wav import write_wav  # numpy: see _run
+
     storage = audio_storage()
     fd, tmp = tempfile.mkstemp(suffix=".wav")
     os.close(fd)

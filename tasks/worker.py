@@ -3,6 +3,8 @@
 The parent process only validates the configuration (no CUDA call may happen
 before fork); each pool child loads the model once in worker_process_init.
 A setup failure stops the whole worker instead of letting it take jobs.
+Workers that do not consume the `music` queue (maintenance, encode) have no
+engine at all: they run from images without numpy or torch.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import multiprocessing
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from celery.signals import (
     heartbeat_sent,
@@ -21,9 +24,12 @@ from celery.signals import (
     worker_shutdown,
 )
 
-from inference import Engine, EngineSetupError, get_engine
+from inference import EngineSetupError, get_engine
 from inference.settings import EngineSettings
 from tasks.config.services import job_store
+
+if TYPE_CHECKING:
+    from inference.base import Engine  # numpy
 
 log = logging.getLogger("tasks.worker")
 
@@ -46,6 +52,9 @@ def check_engine_config(sender=None, **_):
     global _hostname, _setup_failed
     _hostname = getattr(sender, "hostname", None)
     _setup_failed = multiprocessing.Value("b", 0, lock=False)
+    if not _consumes_music():
+        log.info("no engine: this worker does not consume the music queue")
+        return
     try:
         # Constructing an engine validates its settings and files without
         # touching the GPU.
@@ -65,6 +74,8 @@ def engine_settings() -> EngineSettings:
 
 @worker_process_init.connect
 def load_engine(**_):
+    if not _consumes_music():
+        return
     try:
         current_engine()
     except Exception as exc:  # any failure to load must stop the worker

@@ -34,6 +34,7 @@ import redis  # noqa: E402
 
 from tasks.config.settings import REDIS_DB_OFFSETS, Settings  # noqa: E402
 from tasks.jobs.status import TERMINAL  # noqa: E402
+from tests.support.images import image_env  # noqa: E402
 from tests.support.services import ApiServer, Worker, wait_for  # noqa: E402
 
 _SESSION_STORAGE = None
@@ -110,10 +111,12 @@ def jobs(settings):
 class WorkerPool:
     """At most one worker runs at a time, so tests know who takes their jobs."""
 
-    def __init__(self, tmp: Path, queues: str = "music,maintenance", prefix: str = "test"):
+    def __init__(self, tmp: Path, queues: str = "music,maintenance", prefix: str = "test",
+                 image: str = "worker"):
         self.tmp = tmp
         self.queues = queues
         self.prefix = prefix
+        self.image = image  # the Dockerfile target whose packages its workers get
         self.current: Worker | None = None
         self.current_env: dict | None = None
         self.count = 0
@@ -125,7 +128,7 @@ class WorkerPool:
         self.stop()
         self.count += 1
         name = f"{self.prefix}{self.count}"
-        env = {**os.environ, **wanted}
+        env = image_env(self.image, self.tmp / "image-packages", {**os.environ, **wanted})
         self.current = Worker(env, name, self.tmp / f"{name}.log", queues=self.queues).start()
         self.current_env = wanted
         return self.current
@@ -158,8 +161,10 @@ def worker(worker_pool, settings):
 
 @pytest.fixture(scope="session")
 def _encoder(tmp_path_factory):
-    # The `encode` queue's CPU worker, as deployed (its fixed engine is never used).
-    pool = WorkerPool(tmp_path_factory.mktemp("encode"), queues="encode", prefix="encode")
+    # The `encode` queue's CPU worker, as deployed: the encoder image's packages
+    # (no torch, no scipy) and no engine.
+    pool = WorkerPool(tmp_path_factory.mktemp("encode"), queues="encode", prefix="encode",
+                      image="encoder")
     yield pool
     pool.stop()
 

@@ -10,6 +10,7 @@ import pytest
 import requests
 
 from tests.conftest import wait_status
+from tests.support.images import image_env
 from tests.support.services import BIN, ROOT, free_port, wait_for
 
 pytestmark = pytest.mark.slow
@@ -23,6 +24,8 @@ class Flower:
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWER_")}
+        # Flower runs from the API image: no numpy, no torch.
+        env = image_env("api", log_path.parent / "api-image-packages", env)
         args = [str(BIN / "celery"), "-A", "tasks", "flower", "--address=127.0.0.1",
                 f"--port={self.port}"]
         if flag_auth:
