@@ -1,7 +1,8 @@
 """The compose drill's checks, as an operator would make them (run by drill.sh
 in the copy of the work tree, with the stack up; it ends with the stack down).
 
-1. health through the published port, the guide's curl workflow, Flower;
+1. health through the published port, the guide's curl workflow, Flower, an
+   MP3 job through the encoder service, no error in any log;
 5. non-root, secrets only from the environment, only the published ports;
 2. the worker container killed mid-job;
 3. Redis restarted with jobs queued;
@@ -43,7 +44,7 @@ from drillkit import (
 
 WORK = os.environ.get("DRILL_WORK", "/tmp/compose-drill")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|BASIC_AUTH|ACCESS_KEY")
-IMAGES = ("music-api:latest", "music-worker:cpu-drill")
+IMAGES = ("music-api:latest", "music-worker:cpu-drill", "music-encoder:latest")
 first = Operator(f"{WORK}/cookies.txt")
 audio_sha: dict[str, str] = {}
 
@@ -86,6 +87,36 @@ def health_workflow_flower() -> None:
     print("   Flower: 401 without (or with wrong) credentials, lists cpu0@ with them")
 
 
+def mp3_through_the_encoder() -> None:
+    """A compressed format: rendered by the worker, encoded by the `encoder` service."""
+    import soundfile
+
+    job_id = first.submit("Folk song with acoustic guitar", 30, "folk", format="mp3")
+    job = first.wait_finished(job_id, 120)
+    check(job.get("format") == "mp3", f"the job says format {job.get('format')!r}")
+    path = first.download(job_id, f"{WORK}/generated_music.mp3", "audio/mpeg")
+    info = soundfile.info(path)
+    check(info.samplerate == 48000 and info.channels == 2 and abs(info.duration - 30) < 0.2,
+          f"the MP3 decodes as {info.samplerate} Hz x {info.channels}, {info.duration:.2f} s")
+    size = os.path.getsize(path)
+    check(size == job.get("size_bytes"), f"{size} bytes served, job says {job.get('size_bytes')}")
+    # The encoder deletes the WAV just after it finishes the job.
+    only_mp3 = [f"audio/{job_id}.mp3"]
+    try:
+        wait_for("the WAV to be deleted",
+                 lambda: [k for k in bucket_keys() if job_id in k] == only_mp3, 10, 0.5)
+    except DrillError:
+        found = [k for k in bucket_keys() if job_id in k]
+        raise DrillError(f"objects {found}, not {only_mp3}") from None
+    rendered = [line for line in logs("worker-cpu").splitlines()
+                if job_id in line and "now encoding mp3" in line]
+    encoded = [line for line in logs("encoder").splitlines()
+               if job_id in line and "job encoded as mp3" in line]
+    check(rendered and len(encoded) == 1, f"worker: {rendered}, encoder: {encoded}")
+    print(f"   mp3 job {job_id}: rendered by worker-cpu, encoded once by encoder; "
+          f"{size / 1e6:.2f} MB, 48 kHz stereo, {info.duration:.2f} s; only the .mp3 is stored")
+
+
 def quiet_logs() -> None:
     """Before any fault is injected, no service has logged an error."""
     bad = re.compile(r'Traceback|"level": "(ERROR|CRITICAL)"|\[ERROR|ERROR/|CRITICAL/')
@@ -116,7 +147,7 @@ def secrets_only_from_environment() -> None:
         check(not SECRET_NAME.search(history) and not any(v in history for v in values),
               f"{image} history names a secret")
     running = services()
-    for service in ("api", "worker-cpu"):
+    for service in ("api", "worker-cpu", "encoder"):
         env = dict(e.split("=", 1) for e in inspect(running[service])["Config"]["Env"])
         check(env.get("SECRET_KEY") == ENV["SECRET_KEY"], f"{service} lacks SECRET_KEY")
         found = scan_filesystem(running[service], [v.encode() for v in values])
@@ -290,7 +321,8 @@ def down_up_then_down_v() -> None:
 def main() -> int:
     os.makedirs(WORK, exist_ok=True)
     steps = [("1. health, curl workflow, Flower", health_workflow_flower),
-             ("1b. logs at steady state", quiet_logs),
+             ("1b. an MP3 through the encoder service", mp3_through_the_encoder),
+             ("1c. logs at steady state", quiet_logs),
              ("5a. non-root", non_root),
              ("5b. secrets only from the environment", secrets_only_from_environment),
              ("5c. only the published ports", only_published_ports),

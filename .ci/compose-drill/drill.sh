@@ -142,7 +142,7 @@ nice_build -t music-drill/python-torch-cpu:3.11 "$WORK/torch"
 rm -rf "$WORK/torch"
 phase "torch CPU base"
 
-echo "project images (docker-compose.yml's builds: api, worker)"
+echo "project images (docker-compose.yml's builds: api, worker, encoder)"
 (cd "$SRC" && nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q api worker-cpu encoder)
 phase "project images"
 
@@ -162,7 +162,8 @@ printf '%-28s %4ds\n' "total" $((SECONDS - STARTED))
 echo
 echo "image sizes:"
 for image in python:3.11-slim music-drill/redis:bookworm music-drill/moto:5.2.5 \
-    music-drill/python-torch-cpu:3.11 music-api:latest music-worker:cpu-drill; do
+    music-drill/python-torch-cpu:3.11 music-api:latest music-encoder:latest \
+    music-worker:cpu-drill; do
   $DOCKER image inspect -f '{{.Size}}' "$image" | awk -v i="$image" '{printf "  %-36s %6.0f MB\n", i, $1/1e6}'
 done
 echo "compose-drill: all checks passed"

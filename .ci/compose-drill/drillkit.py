@@ -130,8 +130,10 @@ class Operator:
         self.jar = jar
         Path(jar).unlink(missing_ok=True)
 
-    def submit(self, prompt: str, duration: int = 30, genre: str | None = None) -> str:
-        body = {"prompt": prompt, "duration": duration, **({"genre": genre} if genre else {})}
+    def submit(self, prompt: str, duration: int = 30, genre: str | None = None,
+               **fields) -> str:
+        body = {"prompt": prompt, "duration": duration, **({"genre": genre} if genre else {}),
+                **fields}
         code, text = curl("-X", "POST", f"{API}/api/generate", "-H",
                           "Content-Type: application/json", "-c", self.jar, "-b", self.jar,
                           "-d", json.dumps(body))
@@ -149,10 +151,10 @@ class Operator:
             return job if job["status"] == "finished" else None
         return wait_for(f"job {job_id} to finish", finished, timeout)
 
-    def download(self, job_id: str, path: str) -> str:
+    def download(self, job_id: str, path: str, content_type: str = "audio/wav") -> str:
         out = sh("curl", "-sS", f"{API}/api/audio/{job_id}", "-b", self.jar, "-o", path,
                  "-w", "%{http_code} %{content_type}")
-        check(out.startswith("200 audio/wav"), f"GET /api/audio/{job_id} -> {out}")
+        check(out.startswith(f"200 {content_type}"), f"GET /api/audio/{job_id} -> {out}")
         return path
 
     def cookie_header(self) -> str:
