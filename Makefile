@@ -67,9 +67,9 @@ drills: install-dev
 	$(BIN)/python -m pytest -m drill $(PYTEST_ARGS)
 
 # The compose deployment built and driven end to end (root, dockerd, minutes; not in `test`).
-# COLD=1 starts without any image of earlier runs.
+# COLD=1 starts without any image of earlier runs; COMPOSE=v1|v2|both (default both).
 compose-drill: install-dev
-	@COLD=$(COLD) .ci/compose-drill/drill.sh
+	@COLD=$(COLD) DRILL_COMPOSE=$(COMPOSE) .ci/compose-drill/drill.sh
 
 clean:
 	rm -rf var .pytest_cache

