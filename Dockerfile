@@ -2,7 +2,9 @@
 #   docker build --target api    -t music-api .     # API, beat, Flower, maintenance worker: no torch
 #   docker build --target worker -t music-worker .  # GPU workers: torch + diffusers
 #   docker build --target encoder -t music-encoder . # encode queue: numpy + soundfile, CPU only
-# docker-compose.yml builds all three.
+# docker-compose.yml builds all three. The worker stage stays last: the legacy
+# builder (DOCKER_BUILDKIT=0) runs every stage above its target, so a stage
+# after it would install CUDA torch (several GB) for an image without torch.
 # No `# syntax=` line: nothing here needs a newer frontend than the builder's
 # own, and that line makes BuildKit pull one from a registry on every build.
 
@@ -34,6 +36,17 @@ USER app
 EXPOSE 8000
 CMD ["gunicorn", "-c", "gunicorn.conf.py", "-b", "0.0.0.0:8000", "web:create_app()"]
 
+# --- Encoder image: WAV -> FLAC/MP3/Opus on CPU (queue `encode`), no torch ---
+FROM base AS encoder
+COPY requirements-api.txt requirements-encode.txt ./
+RUN pip install -r requirements-encode.txt
+COPY celeryconfig.py ./
+COPY storage/ storage/
+COPY tasks/ tasks/
+COPY inference/ inference/
+USER app
+CMD ["celery", "-A", "tasks", "worker", "-Q", "encode", "-n", "encode@%h", "--loglevel=INFO"]
+
 # --- Worker image: everything, engines included ---------------------------
 FROM base AS worker
 COPY requirements-api.txt requirements-encode.txt requirements.txt ./
@@ -47,14 +60,3 @@ USER app
 # One process per GPU: the compose file pins a device to each worker service.
 CMD ["celery", "-A", "tasks", "worker", "-Q", "music", "-c", "1", "-n", "gpu0@%h", "-E", \
      "--loglevel=INFO"]
-
-# --- Encoder image: WAV -> FLAC/MP3/Opus on CPU (queue `encode`), no torch ---
-FROM base AS encoder
-COPY requirements-api.txt requirements-encode.txt ./
-RUN pip install -r requirements-encode.txt
-COPY celeryconfig.py ./
-COPY storage/ storage/
-COPY tasks/ tasks/
-COPY inference/ inference/
-USER app
-CMD ["celery", "-A", "tasks", "worker", "-Q", "encode", "-n", "encode@%h", "--loglevel=INFO"]

@@ -86,6 +86,12 @@ def test_the_dockerfile_needs_no_registry_frontend_and_takes_another_base():
     assert not re.search(r"^# *syntax=", text, re.M)
     assert re.search(r"^ARG PYTHON_IMAGE=python:3\.11-slim$", text, re.M)
     assert re.search(r"^FROM \$\{PYTHON_IMAGE\} AS base$", text, re.M)
+    # The legacy builder runs every stage above the target: only the last may
+    # install torch, or building the api/encoder image would pull CUDA torch.
+    stages = re.findall(r"^FROM \S+ AS (\w+)$", text, re.M)
+    assert stages[-1] == "worker", stages
+    for name, body in zip(stages, re.split(r"^FROM .*$", text, flags=re.M)[1:], strict=True):
+        assert ("requirements.txt" in body) == (name == "worker"), name
 
 
 def compose_binary(version: str) -> list[str] | None:
