@@ -194,9 +194,10 @@ phase "torch CPU base"
 for v in $VERSIONS; do
   use_compose "$v"
   say "compose $v: project images (docker-compose.yml's builds: api, worker, encoder)"
-  # v2 builds through the engine's own (legacy) builder too, not buildx bake.
+  # v2 builds through the engine's own (legacy) builder too, not buildx bake
+  # (there is no buildx here); v2 prints the legacy builder's steps despite -q.
   (cd "$SRC" && COMPOSE_BAKE=false nice -n 10 "${COMPOSE[@]}" "${FILES[@]}" build -q \
-    api worker-cpu encoder)
+    api worker-cpu encoder >/dev/null)
   phase "$v: project images"
 
   say "compose $v: up"
