@@ -52,8 +52,7 @@ def check_engine_config(sender=None, **_):
     global _hostname, _setup_failed
     _hostname = getattr(sender, "hostname", None)
     _setup_failed = multiprocessing.Value("b", 0, lock=False)
-    if not _consumes_music():
-        log.info("no engine: this worker does not consume the music queue")
+    if not _consumes_music():  # maintenance / encode: no engine to check or load
         return
     try:
         # Constructing an engine validates its settings and files without
