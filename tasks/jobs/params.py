@@ -74,10 +74,16 @@ _KEY_PATTERN = (
     "^ ?(?:[A-Ga-g]|[CcDdFfGgAa][#♯]|[DdEeGgAaBb][b♭B]) ?"
     "(?:[Mm][Aa][Jj](?:[Oo][Rr])?|[Mm][Ii][Nn](?:[Oo][Rr])?) ?$"
 )
+# "Not blank" as str.strip() sees it, spelled out: a JSON Schema (ECMA-262) \s
+# lacks U+001C-U+001F and U+0085 and adds U+FEFF, so `\S` let a prompt of NEL
+# characters through the document that the API then refused as empty.
+_NOT_BLANK = (
+    "[^\\t-\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000]"
+)
 # Lyrics (not blank) with instrumental: true is refused.
 _NOT_SUNG_INSTRUMENTAL = {"not": {
     "required": ["lyrics", "instrumental"],
-    "properties": {"lyrics": {"type": "string", "pattern": "[^ \\t\\n\\r]"},
+    "properties": {"lyrics": {"type": "string", "pattern": _NOT_BLANK},
                    "instrumental": {"const": True}},
 }}
 
@@ -90,7 +96,7 @@ class JobParams(BaseModel):
     )
 
     prompt: str = Field(
-        min_length=1, max_length=MAX_PROMPT_CHARS, pattern=r"\S",
+        min_length=1, max_length=MAX_PROMPT_CHARS, pattern=_NOT_BLANK,
         description="What to generate (not blank)",
     )
     duration: Literal[30, 60, 120] = Field(default=DEFAULT_DURATION, description="seconds")

@@ -138,3 +138,25 @@ def test_the_lyrics_limit_counts_what_was_sent():
     with pytest.raises(InvalidParams, match="lyrics must be a string of at most 3000 characters"):
         JobParams.parse({"prompt": "a", "lyrics": "la\n" + "\n" * 2999})
     assert JobParams.parse({"prompt": "a", "lyrics": "  la  "}).lyrics == "la"
+
+
+def test_the_documents_not_blank_pattern_is_what_strip_calls_blank():
+    # The OpenAPI document's pattern must mean in ECMA-262 (what schema tools
+    # run) what strip() means here: explicit code points, no \s-style class,
+    # whose members differ between ECMA-262 and Python (U+0085, U+001C-F, U+FEFF).
+    import re
+    import sys
+
+    text = JobParams.model_json_schema()["properties"]["prompt"]["pattern"]
+    assert not re.search(r"\\[sSwWdD]", text), text
+    pattern = re.compile(text)
+    disagree = [hex(c) for c in range(sys.maxunicode + 1)
+                if bool(pattern.search(chr(c))) == chr(c).isspace()]
+    assert disagree == []
+
+
+@pytest.mark.parametrize("blank", ["\u0085\u0085\u0085", "\x1c\x1f", "\u3000 \t"])
+def test_a_prompt_of_any_unicode_whitespace_is_empty(blank):
+    with pytest.raises(InvalidParams, match="prompt must not be empty"):
+        JobParams.parse({"prompt": blank, "duration": 30})
+    assert JobParams.parse({"prompt": "\ufeffjazz", "duration": 30}).prompt == "\ufeffjazz"
