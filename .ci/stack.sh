@@ -9,7 +9,11 @@ BIN=.venv/bin
 mkdir -p var/log var/audio
 
 started_redis=0
-if [ ! -f var/redis/redis.pid ]; then
+if [ -n "${REDIS_SENTINELS:-}" ]; then
+  .ci/redis.sh ensure  # says so, and starts nothing: the sentinels name the primary
+  # A bad sentinel setting stops here, with the message naming the variable.
+  "$BIN/python" -c "from tasks.config.settings import get_settings; get_settings()" || exit 1
+elif [ ! -f var/redis/redis.pid ]; then
   .ci/redis.sh ensure && [ -f var/redis/redis.pid ] && started_redis=1
 else
   .ci/redis.sh ensure

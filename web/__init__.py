@@ -8,13 +8,12 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import redis
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tasks.app import init_celery
 from tasks.config.logs import configure as configure_logging
-from tasks.config.redis_clients import redis_for
+from tasks.config.redis_clients import limits_storage_options, redis_for
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import Settings
 from web.errors import register_error_handlers
@@ -52,14 +51,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
-        RATELIMIT_STORAGE_URI=settings.redis_url_for("limits"),
-        # Every read is rate limited, so a burst of pollers needs more than the
-        # limits library's default pool; a blocking pool waits for a connection
-        # instead of failing the request with "Too many connections" (a 503).
-        RATELIMIT_STORAGE_OPTIONS={"connection_pool": redis.BlockingConnectionPool.from_url(
-            settings.redis_url_for("limits"), max_connections=100, timeout=5,
-            socket_connect_timeout=2, socket_timeout=2,
-        )},
+        # `redis+sentinel://` under Sentinel. Limits live on the primary like
+        # everything else (README, "Rate limits during a failover").
+        RATELIMIT_STORAGE_URI=settings.limits_storage_uri(),
+        RATELIMIT_STORAGE_OPTIONS=limits_storage_options(settings),
         RATELIMIT_HEADERS_ENABLED=True,
         RATELIMIT_STRATEGY="moving-window",
     )

@@ -13,13 +13,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # One REDIS_URL; each concern gets its own DB number, offset from the URL's DB.
 REDIS_DB_OFFSETS = {"broker": 0, "results": 1, "jobs": 2, "sessions": 3, "limits": 4}
 
+
+# A Sentinel service name: what `sentinel monitor NAME host port quorum` accepts.
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 # More proxies than this in front of one API is a typo, and each one trusted
 # lets a client pick the address that per-IP limits count.
@@ -71,11 +74,43 @@ def _str(name: str, raw: str) -> str:
     return raw.strip()
 
 
+def _raw(name: str, raw: str) -> str:
+    return raw  # a password: spaces may be part of it
+
+
+_HOST_RE = re.compile(r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])\Z")
+
+
+def _sentinels(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    nodes = []
+    for item in _list(name, raw):
+        host, sep, port = item.rpartition(":")
+        if not sep or not _HOST_RE.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{name} must list host:port pairs separated by commas "
+                f"(e.g. 10.0.0.5:26379,10.0.0.6:26379), got {item!r}"
+            )
+        nodes.append((host.strip("[]"), int(port)))
+    if raw.strip() and not nodes:
+        raise SettingsError(f"{name} must list at least one host:port, got {raw!r}")
+    return tuple(nodes)
+
+
 @dataclass(frozen=True)
 class Settings:
     """Defaults suit `make run` on a laptop; production sets the rest."""
 
     redis_url: str = field(default="redis://127.0.0.1:6379/0", metadata={"env": "REDIS_URL"})
+    # Sentinel mode: every Redis client asks these sentinels for the primary of
+    # REDIS_SENTINEL_MASTER. REDIS_URL still gives the base DB number and the
+    # data nodes' password; its host and port are then unused.
+    redis_sentinels: tuple[tuple[str, int], ...] = field(
+        default=(), metadata={"env": "REDIS_SENTINELS", "parse": _sentinels}
+    )
+    redis_sentinel_master: str = field(default="", metadata={"env": "REDIS_SENTINEL_MASTER"})
+    redis_sentinel_password: str = field(
+        default="", metadata={"env": "REDIS_SENTINEL_PASSWORD", "parse": _raw}
+    )
     storage_url: str = field(default="", metadata={"env": "STORAGE_URL"})
     s3_endpoint_url: str = field(default="", metadata={"env": "S3_ENDPOINT_URL"})
     secret_key: str = field(default="", metadata={"env": "SECRET_KEY"})
@@ -159,6 +194,19 @@ class Settings:
                 f"REDIS_URL must look like redis://host:6379/0, got {self.redis_url!r}"
             )
         base = self.redis_base_db
+        if self.redis_sentinels and not _NAME_RE.match(self.redis_sentinel_master):
+            raise SettingsError(
+                "REDIS_SENTINEL_MASTER must name the monitored primary (the name in the "
+                "sentinels' `sentinel monitor NAME ...` line) when REDIS_SENTINELS is set, "
+                f"got {self.redis_sentinel_master!r}"
+            )
+        if not self.redis_sentinels and (
+            self.redis_sentinel_master or self.redis_sentinel_password
+        ):
+            raise SettingsError(
+                "REDIS_SENTINEL_MASTER / REDIS_SENTINEL_PASSWORD are set but REDIS_SENTINELS "
+                "is not: list the sentinels (host:port,...) or unset them"
+            )
         if base + max(REDIS_DB_OFFSETS.values()) > 15:
             raise SettingsError(
                 f"REDIS_URL database {base} leaves no room for the "
@@ -220,6 +268,44 @@ class Settings:
         db = self.redis_base_db + REDIS_DB_OFFSETS[concern]
         return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
 
+    @property
+    def uses_sentinel(self) -> bool:
+        return bool(self.redis_sentinels)
+
+    def redis_db_for(self, concern: str) -> int:
+        return self.redis_base_db + REDIS_DB_OFFSETS[concern]
+
+    def redis_password(self) -> str | None:
+        """The data nodes' password (REDIS_URL's), also under Sentinel."""
+        parts = urlsplit(self.redis_url)
+        return unquote(parts.password) if parts.password else None
+
+    def celery_url_for(self, concern: str) -> str:
+        """Celery's broker / result backend URL: `sentinel://` URLs, one per sentinel."""
+        if not self.redis_sentinels:
+            return self.redis_url_for(concern)
+        netloc = urlsplit(self.redis_url).netloc
+        auth = netloc.rpartition("@")[0]
+        auth = f"{auth}@" if auth else ""
+        db = self.redis_db_for(concern)
+        return ";".join(
+            f"sentinel://{auth}{_netloc(host, port)}/{db}" for host, port in self.redis_sentinels
+        )
+
+    def sentinel_kwargs(self) -> dict:
+        """Options for the connections to the sentinels themselves."""
+        kwargs = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+        if self.redis_sentinel_password:
+            kwargs["password"] = self.redis_sentinel_password
+        return kwargs
+
+    def limits_storage_uri(self) -> str:
+        """Flask-Limiter's storage: `redis+sentinel://h1:p1,h2:p2/master` under Sentinel."""
+        if not self.redis_sentinels:
+            return self.redis_url_for("limits")
+        hosts = ",".join(_netloc(host, port) for host, port in self.redis_sentinels)
+        return f"redis+sentinel://{hosts}/{self.redis_sentinel_master}"
+
     def time_limits(self, duration: int) -> tuple[int, int]:
         soft = int(self.time_limit_base + self.time_limit_per_second * duration)
         return soft, soft + 30
@@ -227,6 +313,10 @@ class Settings:
     @classmethod
     def env_names(cls) -> list[str]:
         return [f.metadata["env"] for f in dataclasses.fields(cls)]
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @lru_cache(maxsize=1)

@@ -428,6 +428,11 @@ class JobStore:
         cutoff = time.time() - older_than
         return [i.decode() for i in self.r.zrangebyscore(_RUNNING_KEY, "-inf", cutoff)]
 
+    def queued_since(self, older_than: float) -> list[str]:
+        """Ids of jobs queued (or requeued) at least `older_than` seconds ago."""
+        cutoff = time.time() - older_than
+        return [i.decode() for i in self.r.zrangebyscore(_QUEUE_KEY, "-inf", cutoff)]
+
     def requeue(self, job_id: str, older_than: float) -> bool:
         """started -> queued if the job showed no sign of life for older_than seconds."""
         now = time.time()
