@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -113,8 +114,15 @@ local function active(set)
   return redis.call('SCARD', set)
 end
 local job_key, owner_index, queue, totals, owner_set, client_set, channel = unpack(KEYS)
-local job_id, score, ttl, max_owner, max_client, queued, event =
-  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local job_id, score, ttl, max_owner, max_client, queued, event, created_at =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7],
+  ARGV[8]
+if redis.call('HGET', job_key, 'created_at') == created_at then
+  -- This very call, applied already (a retry after a lost reply): its caps
+  -- were checked then; counting the job against them again would refuse it.
+  local rank = redis.call('ZRANK', queue, job_id)
+  return {'ok', 0, 0, rank or -1}
+end
 local n_owner = redis.call('SCARD', owner_set)
 if max_owner > 0 then n_owner = active(owner_set) end
 if max_owner > 0 and n_owner >= max_owner then return {'owner', n_owner, 0, -1} end
@@ -123,7 +131,7 @@ if client_set ~= owner_set then
   n_client = max_client > 0 and active(client_set) or redis.call('SCARD', client_set)
   if max_client > 0 and n_client >= max_client then return {'client', n_client, n_owner, -1} end
 end
-for i = 8, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
+for i = 9, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', job_key, ttl)
 redis.call('ZADD', owner_index, score, job_id)
 redis.call('EXPIRE', owner_index, ttl)
@@ -151,6 +159,10 @@ local key, queue, running, channel, totals = unpack(KEYS)
 local job_id, now = ARGV[1], tonumber(ARGV[5])
 local status = redis.call('HGET', key, 'status')
 if not status then return {'missing', 0} end
+if status == 'started' and redis.call('HGET', key, 'start_call') == ARGV[11] then
+  -- This very call, applied already (a retry after a lost reply): same answer.
+  return {'started', tonumber(redis.call('HGET', key, 'attempts'))}
+end
 if status ~= 'queued' and status ~= 'started' then return {status, 0} end
 local losses = tonumber(redis.call('HGET', key, 'losses') or '0')
 if status == 'started' and redis.call('HGET', key, 'retrying') ~= '1' then
@@ -177,7 +189,7 @@ if losses >= tonumber(ARGV[3]) then
 end
 local attempts = redis.call('HINCRBY', key, 'attempts', 1)
 redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0,
-           'deadline', now + tonumber(ARGV[10]))
+           'deadline', now + tonumber(ARGV[10]), 'start_call', ARGV[11])
 redis.call('ZADD', running, now, job_id)
 -- Published from here: one round trip between a job's delivery and its
 -- `started` event.
@@ -199,6 +211,10 @@ return 0
 # a job that just finished, or just touched its heartbeat, is left alone.
 _REQUEUE = _LUA_HELPERS + """
 local key = KEYS[1]
+local status, enqueued_at = unpack(redis.call('HMGET', key, 'status', 'enqueued_at'))
+if status == 'queued' and enqueued_at == ARGV[3] then
+  return 1  -- this very call, applied already (a retry after a lost reply)
+end
 local seen = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if redis.call('HGET', key, 'status') ~= 'started' or not seen
    or tonumber(seen) > tonumber(ARGV[2]) then
@@ -220,7 +236,18 @@ local allowed = false
 for word in string.gmatch(ARGV[1], '[^,]+') do
   if word == status then allowed = true end
 end
-if not allowed then return status end
+if not allowed then
+  -- This very call, applied already (a retry after a lost reply) left every
+  -- field as asked, its status included: report it done. A different call
+  -- (another finished_at, another status) still gets the current status.
+  local applied = false
+  for i = 3, #ARGV, 2 do
+    if redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then return status end
+    if ARGV[i] == 'status' then applied = true end
+  end
+  if applied then return 'ok' end
+  return status
+end
 local new_status = nil
 for i = 3, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
@@ -287,7 +314,7 @@ class JobStore:
         owner_set = _active_key("owner", owner)
         client_set = _active_key("client", client) if client else owner_set
         args = [job_id, time.time(), self.retention, max_owner, max_client,
-                "1" if queued else "0", json.dumps({"event": "queued"})]
+                "1" if queued else "0", json.dumps({"event": "queued"}), now]
         for name, value in self._encode(record).items():
             args += [name, value]
         scope, first, second, rank = self._create(
@@ -371,7 +398,7 @@ class JobStore:
                   _QUEUED_DURATIONS_KEY],
             args=[job_id, utcnow(), max_losses, error, time.time(),
                   json.dumps({"event": "started"}), json.dumps({"event": "failed"}),
-                  stall_seconds, TIME_LIMIT_ERROR, hard_limit],
+                  stall_seconds, TIME_LIMIT_ERROR, hard_limit, secrets.token_hex(8)],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         if outcome in ("gave_up", "timed_out"):
@@ -385,6 +412,10 @@ class JobStore:
     def transition(self, job_id: str, allowed_from: tuple[str, ...], **fields) -> str:
         """Set fields only if the current status is in allowed_from; returns 'ok' or it."""
         args = [",".join(allowed_from), job_id]
+        if "status" in fields:
+            # Names this call, so a replay of it (redis-py re-sending after a
+            # lost reply) is told apart from another caller's same change.
+            fields = {**fields, "transition_call": secrets.token_hex(8)}
         for name, value in self._encode(fields).items():
             args += [name, value]
         result = self._transition(
