@@ -212,3 +212,16 @@ def wait_status(jobs_or_client, job_id: str, statuses=TERMINAL, timeout: float =
             f"job {job_id} never reached {statuses}; last seen {seen.get('record')}"
         ) from None
     return seen["record"]
+
+
+@pytest.fixture
+def sentinel_set(tmp_path):
+    """A primary, one replica and one sentinel (quorum 1) of the test's own, on loopback."""
+    from tests.support.sentinel import SentinelSet, binaries
+
+    if binaries() is None:
+        pytest.skip("redis-server / redis-sentinel not installed (make test installs them)")
+    cluster = SentinelSet(tmp_path / "sentinel", replicas=1, sentinels=1, quorum=1,
+                          down_after_ms=1000, failover_timeout_ms=4000).start()
+    yield cluster
+    cluster.stop()

@@ -46,6 +46,10 @@ def _is_redis_outage(exc: BaseException | None) -> bool:
     while exc is not None:
         if isinstance(exc, _OUTAGES):
             return True
+        # min-replicas-to-write: a primary without enough replicas in sync
+        # refuses writes rather than risk losing them (README, "Durability").
+        if isinstance(exc, redis.ResponseError) and str(exc).startswith("NOREPLICAS"):
+            return True
         exc = exc.__cause__ or exc.__context__
     return False
 
