@@ -52,6 +52,14 @@ test: install-dev
 	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "Chromium could not be installed: browser tests will be skipped" >&2
+	@# Failover tests run a real primary + replica + sentinel: Debian's redis-server and
+	@# redis-sentinel (the packages the deployment uses); they skip without them.
+	@{ command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null; } || \
+	  ! command -v apt-get >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; \
+	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq redis-server redis-sentinel >/dev/null; } || \
+	  echo "redis-sentinel could not be installed: failover tests will be skipped" >&2
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not drill" $(PYTEST_ARGS)
 

@@ -75,7 +75,10 @@ class JobEventStream:
         if seen is not None and seen[0] == self.attempts:
             # The client saw this state (same run): only newer states are news.
             # A queued job's position is unknown, so its state is sent again.
-            if seen[1] != Status.QUEUED:
+            # A terminal id for a job still running is not one this server
+            # sent: ignored, so no client can talk its stream out of the end.
+            ends = seen[1] in TERMINAL and record.get("status") not in TERMINAL
+            if seen[1] in (Status.STARTED, *TERMINAL) and not ends:
                 self.sent.update(status=seen[1], progress=seen[2])
 
     # --- events ------------------------------------------------------------------

@@ -111,6 +111,13 @@ class Settings:
     redis_sentinel_password: str = field(
         default="", metadata={"env": "REDIS_SENTINEL_PASSWORD", "parse": _raw}
     )
+    # Under Sentinel, a submit is answered 202 only after this many replicas
+    # have its record and message (Redis WAIT, up to REDIS_WAIT_MS): a failover
+    # right after the answer cannot lose the job. 0 turns the wait off.
+    redis_wait_replicas: int = field(
+        default=1, metadata={"env": "REDIS_WAIT_REPLICAS", "parse": _int}
+    )
+    redis_wait_ms: int = field(default=500, metadata={"env": "REDIS_WAIT_MS", "parse": _int})
     storage_url: str = field(default="", metadata={"env": "STORAGE_URL"})
     s3_endpoint_url: str = field(default="", metadata={"env": "S3_ENDPOINT_URL"})
     secret_key: str = field(default="", metadata={"env": "SECRET_KEY"})
@@ -200,6 +207,8 @@ class Settings:
                 "sentinels' `sentinel monitor NAME ...` line) when REDIS_SENTINELS is set, "
                 f"got {self.redis_sentinel_master!r}"
             )
+        if self.redis_wait_replicas < 0 or self.redis_wait_ms < 1:
+            raise SettingsError("REDIS_WAIT_REPLICAS must be >= 0 and REDIS_WAIT_MS >= 1")
         if not self.redis_sentinels and (
             self.redis_sentinel_master or self.redis_sentinel_password
         ):

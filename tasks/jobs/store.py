@@ -474,6 +474,16 @@ class JobStore:
         )
         return bool(done)
 
+    def replicate(self, job_id: str, replicas: int, timeout_ms: int) -> int:
+        """Wait until `replicas` replicas have every write made so far (the
+        job's message included); returns how many acknowledged in time."""
+        # WAIT covers this connection's last write, so one is made here, after
+        # the caller's others (the broker's message went over another connection).
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(_job_key(job_id), "replicated_at", utcnow())
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        return int(pipe.execute()[1])
+
     def set_progress(self, job_id: str, percent: int) -> None:
         pipe = self.r.pipeline(transaction=False)
         pipe.hset(_job_key(job_id), "progress", percent)

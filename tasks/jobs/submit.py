@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
 
@@ -15,6 +16,9 @@ from tasks.jobs.store import client_key as store_client_key
 __all__ = [
     "TooManyActiveJobs", "QueueUnavailable", "submit", "enqueue", "estimated_wait", "retry_after",
 ]
+
+
+log = logging.getLogger("tasks.jobs.submit")
 
 
 class QueueUnavailable(RuntimeError):
@@ -69,6 +73,13 @@ def submit(
         # Nothing was queued, so no record may claim otherwise.
         jobs.delete(job_id)
         raise QueueUnavailable(str(exc)) from exc
+    if settings.uses_sentinel and settings.redis_wait_replicas:
+        # Replication is asynchronous: without this, a primary lost right
+        # after the 202 could take the job with it (README, "Durability").
+        acked = jobs.replicate(job_id, settings.redis_wait_replicas, settings.redis_wait_ms)
+        if acked < settings.redis_wait_replicas:
+            log.warning("job %s acknowledged by %d of %d replicas within %d ms", job_id, acked,
+                        settings.redis_wait_replicas, settings.redis_wait_ms)
     return record
 
 

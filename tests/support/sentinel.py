@@ -98,6 +98,9 @@ class SentinelSet:
             self.data.append(self._data_node(n + 1, primary.port).start())
         wait_for(lambda: self._connected_replicas(primary) >= self.n_replicas, timeout=20,
                  what="replicas in sync")
+        # Right after its initial sync a replica may take a moment (its own AOF
+        # rewrite) before acknowledging writes: ready once WAIT says so.
+        wait_for(lambda: self._acknowledged(primary), timeout=20, what="replicas acknowledging")
         for n in range(self.n_sentinels):
             self.sentinels.append(self._sentinel_node(n, primary.port).start())
         wait_for(lambda: all(self._sees_replicas(s) for s in self.sentinels), timeout=20,
@@ -215,10 +218,19 @@ class SentinelSet:
         return node
 
     def _connected_replicas(self, node: Node) -> int:
+        """Replicas done with their initial sync (state online)."""
         try:
-            return int(node.client().info("replication").get("connected_slaves", 0))
+            info = node.client().info("replication")
         except redis.RedisError:
             return 0
+        return sum(1 for key, value in info.items()
+                   if key.startswith("slave") and isinstance(value, dict)
+                   and value.get("state") == "online")
+
+    def _acknowledged(self, node: Node) -> bool:
+        client = node.client()
+        client.set("sentinel-set:ready", "1")
+        return client.execute_command("WAIT", self.n_replicas, 200) >= self.n_replicas
 
     def _sees_replicas(self, sentinel: Node) -> bool:
         try:
