@@ -71,6 +71,11 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     session.init_app(app)
     app.session_interface = ApiOnlySessions(app.session_interface)
+    # Flask-Limiter merges each init_app's RATELIMIT_STORAGE_OPTIONS into what
+    # earlier apps left on the shared extension; an app (a test's, with other
+    # settings) must get only its own, or plain Redis options reach a Sentinel
+    # storage and the other way round.
+    limiter._storage_options = {}
     limiter.init_app(app)
     cors.init_app(
         app,
