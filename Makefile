@@ -8,7 +8,7 @@ export API_PORT ?= 8000
 export FLOWER_PORT ?= 5555
 GPU ?= 0
 
-.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills compose-drill clean
+.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills compose-drill failover-drill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -78,6 +78,16 @@ drills: install-dev
 # COLD=1 starts without any image of earlier runs; COMPOSE=v1|v2|both (default both).
 compose-drill: install-dev
 	@COLD=$(COLD) DRILL_COMPOSE=$(COMPOSE) .ci/compose-drill/drill.sh
+
+# The service on Redis Sentinel (1 primary, 2 replicas, 3 sentinels on loopback), 2 API
+# processes, 3 workers and beat under load, through a SIGKILL and a SIGSTOP of the
+# primary (minutes; not in `test`). Installs Debian's redis-server/redis-sentinel if missing.
+failover-drill: install-dev
+	@command -v redis-sentinel >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; \
+	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq redis-server redis-sentinel >/dev/null; }
+	$(BIN)/python .ci/failover-drill/drill.py
 
 clean:
 	rm -rf var .pytest_cache

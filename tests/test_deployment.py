@@ -292,3 +292,38 @@ def test_an_encoder_compresses_off_the_gpu_workers(services):
     assert names <= requirement_names(ROOT / "requirements.txt")
     stack = (ROOT / ".ci" / "stack.sh").read_text()
     assert re.search(r"celery\" -A tasks worker -Q encode", stack)
+
+
+# --- several machines: the state host's Sentinel set ------------------------------------
+STATE = ("redis-primary", "redis-replica-1", "redis-replica-2",
+         "sentinel-1", "sentinel-2", "sentinel-3")
+
+
+def test_the_state_host_is_a_primary_two_replicas_and_three_sentinels(services):
+    for name in STATE:
+        service = services[name]
+        # Never started by a plain `up` (the one-machine deployment keeps its single Redis).
+        assert service["profiles"] == ["state"], name
+        assert service["network_mode"] == "host", name
+        assert service["healthcheck"]["test"], name
+    ports = set()
+    for name in STATE[:3]:
+        cmd = command(services[name])
+        assert re.search(r"--appendonly yes", " ".join(cmd)), name  # AOF on every data node
+        assert "noeviction" in cmd and "--replica-announce-ip" in cmd, name
+        ports.add(cmd[cmd.index("--port") + 1])
+        if name != "redis-primary":
+            assert cmd[cmd.index("--replicaof") + 2] == "6379", name
+    assert ports == {"6379", "6380", "6381"}
+    script = " ".join(services["sentinel-1"]["entrypoint"])
+    assert "sentinel monitor music $$STATE_HOST 6379 2" in script  # quorum 2 of 3
+    assert {env(services[n])["SENTINEL_PORT"] for n in STATE[3:]} == {"26379", "26380", "26381"}
+
+
+def test_app_roles_take_their_redis_and_s3_from_the_hosts_env(services):
+    for name in ("api", "beat", "flower", "maintenance", "encoder", *gpu_workers(services)):
+        variables = env(services[name])
+        assert variables["REDIS_URL"] == "${STATE_REDIS_URL:-redis://redis:6379/0}", name
+        assert variables["S3_ENDPOINT_URL"] == "${STATE_S3_ENDPOINT_URL:-http://minio:9000}", name
+    # MinIO answers other hosts only where the operator says so.
+    assert services["minio"]["ports"] == ["${MINIO_BIND:-127.0.0.1}:9000:9000"]
