@@ -7,6 +7,7 @@ benchmark may flush, with the four DBs after it (see bench/common.py).
 
 Benchmarks (module: run(quick) -> rows):
   queue     bench_queue     submit->started/finished vs a bare Celery round trip
+  job       bench_job       the service's own work per job, stage by stage
   api       bench_api       GET /api/jobs/{id} req/s vs GET /health
   audio     bench_audio     /api/audio MB/s vs direct storage reads, RSS growth
   scale     bench_scale     jobs/min at 1, 2, 4 worker processes
@@ -28,6 +29,7 @@ from bench import common, table
 
 BENCHES = {
     "queue": "bench.bench_queue",
+    "job": "bench.bench_job",
     "api": "bench.bench_api",
     "audio": "bench.bench_audio",
     "scale": "bench.bench_scale",
