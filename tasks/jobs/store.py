@@ -324,13 +324,25 @@ class JobStore:
             pipe.hgetall(_job_key(job_id))
             pipe.zrank(_QUEUE_KEY, job_id)
         replies = pipe.execute()
-        records = []
-        for raw, rank in zip(replies[::2], replies[1::2], strict=True):
-            record = self._decode(raw) if raw else None
-            if record is not None and record.get("status") == Status.QUEUED:
-                record["queue_position"] = None if rank is None else rank + 1
-            records.append(record)
-        return records
+        return [self.record_from(raw, rank)
+                for raw, rank in zip(replies[::2], replies[1::2], strict=True)]
+
+    @staticmethod
+    def keys_for(job_id: str) -> tuple[str, str]:
+        """(record key, queue key) of a job: for scripts that read a record elsewhere."""
+        return _job_key(job_id), _QUEUE_KEY
+
+    @classmethod
+    def record_from(cls, raw: dict | list | None, rank: int | None) -> dict | None:
+        """A record from HGETALL's reply (a dict, or a script's flat list) and its ZRANK."""
+        if not raw:
+            return None
+        if isinstance(raw, list):
+            raw = dict(zip(raw[::2], raw[1::2], strict=True))
+        record = cls._decode(raw)
+        if record.get("status") == Status.QUEUED:
+            record["queue_position"] = None if rank is None else rank + 1
+        return record
 
     def update(self, job_id: str, **fields) -> None:
         self.r.hset(_job_key(job_id), mapping=self._encode(fields))
