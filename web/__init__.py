@@ -17,7 +17,8 @@ from tasks.config.redis_clients import limits_storage_options, redis_for
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import Settings
 from web.errors import register_error_handlers
-from web.extensions import cors, limiter, session
+from web.extensions import READ_SCOPE, cors, limiter, read_key, read_limiter, session
+from web.poll import JobPoll
 from web.sessions import ApiOnlySessions
 from web.stream_slots import StreamSlots
 
@@ -52,11 +53,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
         # `redis+sentinel://` under Sentinel. Limits live on the primary like
-        # everything else (README, "Rate limits during a failover").
+        # everything else (README, "Redis Sentinel: failover and durability").
         RATELIMIT_STORAGE_URI=settings.limits_storage_uri(),
         RATELIMIT_STORAGE_OPTIONS=limits_storage_options(settings),
-        RATELIMIT_HEADERS_ENABLED=True,
-        RATELIMIT_STRATEGY="moving-window",
+        # No X-RateLimit-* headers: each costs a Redis round trip on every
+        # request; a 429 still says Retry-After (web/errors.py).
+        RATELIMIT_HEADERS_ENABLED=False,
     )
     app.extensions["celery"] = init_celery(settings)
     app.extensions["jobs"] = job_store(settings)
@@ -75,8 +77,12 @@ def create_app(settings: Settings | None = None) -> Flask:
     # earlier apps left on the shared extension; an app (a test's, with other
     # settings) must get only its own, or plain Redis options reach a Sentinel
     # storage and the other way round.
-    limiter._storage_options = {}
-    limiter.init_app(app)
+    for extension in (limiter, read_limiter):
+        extension._storage_options = {}
+        extension.init_app(app)
+    app.extensions["job_poll"] = JobPoll(
+        app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
+    )
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": list(settings.cors_origins)}},
