@@ -10,11 +10,12 @@ so it follows a failover without a restart.
 from __future__ import annotations
 
 import threading
+import time
 
 import redis
 from redis.backoff import ExponentialBackoff, NoBackoff
 from redis.retry import Retry
-from redis.sentinel import Sentinel
+from redis.sentinel import Sentinel, SentinelConnectionPool
 
 from tasks.config.settings import Settings
 
@@ -27,6 +28,38 @@ _lock = threading.Lock()
 # seconds (tests/web/test_redis_outage.py).
 _TIMEOUTS = {"socket_connect_timeout": 2, "socket_timeout": 2}
 _PROBE_TIMEOUTS = {"socket_connect_timeout": 1, "socket_timeout": 1}
+
+
+# How often a Sentinel-backed pool re-asks the sentinels who is primary when it
+# hands out a connection (one sentinel round trip, at most this often).
+RECHECK_SECONDS = 1.0
+
+
+class FollowingPool(SentinelConnectionPool):
+    """A Sentinel pool that notices a new primary even on connections it already has.
+
+    redis-py asks the sentinels only when it opens a connection, so an idle
+    pooled connection to a primary that was stopped (not killed) and has been
+    replaced would, once that process resumes, carry writes to it until the
+    sentinels demote it (~10 s later), and the resync would then discard them.
+    Re-asking at most once a second closes those idle connections as soon as
+    the sentinels name the new primary (measured by `make failover-drill`).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._asked_at = 0.0
+
+    def get_connection(self, *args, **kwargs):
+        now = time.monotonic()
+        if now - self._asked_at >= RECHECK_SECONDS:
+            self._asked_at = now
+            try:
+                # Closes the idle connections when the address changed.
+                self.get_master_address()
+            except redis.ConnectionError:
+                pass  # no primary named right now: connecting will say so
+        return super().get_connection(*args, **kwargs)
 
 
 def _patient_retry() -> Retry:
@@ -94,7 +127,7 @@ def redis_for(settings: Settings, concern: str) -> redis.Redis:
         # max_connections fails (503) rather than waiting, so the cap is higher.
         client = sentinel_for(settings).master_for(
             settings.redis_sentinel_master, db=settings.redis_db_for(concern),
-            max_connections=200, **options,
+            connection_pool_class=FollowingPool, max_connections=200, **options,
         )
     else:
         # A blocking pool makes a burst (every browser reconnecting its event

@@ -6,6 +6,8 @@ import logging
 import math
 import secrets
 
+import redis
+
 from inference.contract import resolve_seed
 from tasks.app import app
 from tasks.config.settings import Settings
@@ -76,7 +78,13 @@ def submit(
     if settings.uses_sentinel and settings.redis_wait_replicas:
         # Replication is asynchronous: without this, a primary lost right
         # after the 202 could take the job with it (README, "Durability").
-        acked = jobs.replicate(job_id, settings.redis_wait_replicas, settings.redis_wait_ms)
+        try:
+            acked = jobs.replicate(job_id, settings.redis_wait_replicas, settings.redis_wait_ms)
+        except redis.RedisError as exc:
+            # Queued already: answering 503 now would leave a job its client
+            # believes refused (and may submit again).
+            log.warning("job %s: could not wait for replicas: %s", job_id, exc)
+            acked = 0
         if acked < settings.redis_wait_replicas:
             log.warning("job %s acknowledged by %d of %d replicas within %d ms", job_id, acked,
                         settings.redis_wait_replicas, settings.redis_wait_ms)

@@ -5,6 +5,8 @@ A real primary + replica + sentinel of the test's own (tests/support/sentinel.py
 
 from __future__ import annotations
 
+import time
+
 import redis
 
 from tasks.config.settings import REDIS_DB_OFFSETS
@@ -62,7 +64,7 @@ def test_every_concern_reaches_the_primary_through_the_sentinels(sentinel_set, m
 
 
 def test_a_client_follows_the_primary_through_a_failover(sentinel_set, make_settings):
-    from tasks.config.redis_clients import redis_for
+    from tasks.config.redis_clients import RECHECK_SECONDS, redis_for
 
     settings = make_settings(**sentinel_set.settings_fields(base_db=0))
     jobs = redis_for(settings, "jobs")
@@ -70,12 +72,14 @@ def test_a_client_follows_the_primary_through_a_failover(sentinel_set, make_sett
     old = sentinel_set.primary_port()
     new = sentinel_set.failover()
     assert new != old
-    # A forced failover leaves the old primary up until the sentinels demote
-    # it; from then on (READONLY) the same client object, no restart, writes
-    # to the new primary.
-    wait_for(lambda: sentinel_set.role(sentinel_set.node(old)) == "slave", timeout=30,
-             what="the old primary demoted")
+    # A forced failover leaves the old primary up, still taking writes, until
+    # the sentinels demote it seconds later. The same client object (no
+    # restart) must not write there meanwhile: its pool re-asks the sentinels
+    # (FollowingPool) and drops its idle connection to the old primary.
+    time.sleep(RECHECK_SECONDS)
+    assert sentinel_set.role(sentinel_set.node(old)) == "master"  # not demoted yet
     wait_for(lambda: writes(lambda: jobs.set("after", "2")), timeout=15,
              what="a write after the failover")
     assert sentinel_set.node(new).client(db=2).get("after") == b"2"
+    assert sentinel_set.node(old).client(db=2).get("after") is None
     assert sentinel_set.node(new).client(db=2).get("before") == b"1"  # replicated
