@@ -26,6 +26,8 @@ os.environ.update(
     # own tests set the defaults (tests/web/test_active_caps.py).
     MAX_ACTIVE_JOBS_PER_SESSION="1000",
     MAX_ACTIVE_JOBS_PER_IP="1000",
+    RATE_LIMIT_CLIENT="1000/minute",
+    MAX_ACTIVE_JOBS_PER_CLIENT="1000",
 )
 os.environ.pop("ACESTEP_MODEL_DIR", None)
 os.environ.pop("ENGINE", None)

@@ -15,8 +15,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from tasks.app import init_celery
 from tasks.config.logs import configure as configure_logging
 from tasks.config.redis_clients import redis_for
-from tasks.config.services import audio_storage, job_store, record_ttl_seconds
+from tasks.config.services import audio_storage, client_store, job_store, record_ttl_seconds
 from tasks.config.settings import Settings
+from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.extensions import cors, limiter, session
 from web.sessions import ApiOnlySessions
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     app.extensions["celery"] = init_celery(settings)
     app.extensions["jobs"] = job_store(settings)
+    app.extensions["clients"] = client_store(settings)
     app.extensions["audio_storage"] = audio_storage(settings, interactive=True)
     app.extensions["stream_slots"] = StreamSlots(
         redis_for(settings, "limits"), settings.events_max_seconds
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     session.init_app(app)
     app.session_interface = ApiOnlySessions(app.session_interface)
+    init_auth(app)  # before the limiter: limits key on the key's client
     limiter.init_app(app)
     cors.init_app(
         app,
@@ -90,6 +93,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in (health, ops, generate, jobs, events, audio, page, openapi):
         app.register_blueprint(module.bp)
 
+    from web.cli import keys
+
+    app.cli.add_command(keys)
     configure_logging(settings.log_json)
     logging.getLogger("web").setLevel(logging.INFO)
     return app

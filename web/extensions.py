@@ -5,7 +5,7 @@ from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_session import Session
 
-from web.identity import client_key
+from web.identity import client_key, limit_key
 
 session = Session()
 cors = CORS()
@@ -14,9 +14,9 @@ cors = CORS()
 limiter = Limiter(key_func=client_key)
 
 # Every read route (job status, list, events, audio, cancel, the page) draws on
-# one per-IP allowance, RATE_LIMIT_READ_IP.
+# one per-IP allowance, RATE_LIMIT_READ_IP (per client for API keys).
 read_limit = limiter.shared_limit(
     lambda: current_app.config["SETTINGS"].rate_limit_read_ip,
     scope="read",
-    key_func=lambda: "read:" + client_key(),
+    key_func=lambda: "read:" + limit_key(),
 )

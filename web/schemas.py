@@ -63,9 +63,13 @@ Job = create_model(
 
 class JobList(BaseModel):
     jobs: list[Job]  # type: ignore[valid-type]
-    total: int
-    offset: int
+    total: int | None = Field(default=None, description="offset paging only")
+    offset: int | None = Field(default=None, description="offset paging only")
     limit: int
+    next_cursor: str | None = Field(
+        default=None, description="cursor paging (API keys, or `cursor` given): the next "
+        "page's cursor, null on the last page",
+    )
 
 
 def component_schemas() -> dict:

@@ -37,3 +37,11 @@ def audio_storage(settings: Settings | None = None, interactive: bool = False) -
         settings.storage_url, endpoint_url=settings.s3_endpoint_url or None,
         fail_fast=interactive,
     )
+
+
+@lru_cache(maxsize=4)
+def client_store(settings: Settings | None = None):
+    """API clients and keys: in the jobs DB, next to the jobs they own."""
+    from tasks.clients.store import ClientStore
+
+    return ClientStore(redis_for(settings or get_settings(), "jobs"))

@@ -111,6 +111,12 @@ class Settings:
     max_active_jobs_per_ip: int = field(
         default=15, metadata={"env": "MAX_ACTIVE_JOBS_PER_IP", "parse": _int}
     )
+    # API key clients (tasks/clients): defaults for `flask keys create` without
+    # --rate / --max-active. They replace the per-session and per-IP ones.
+    rate_limit_client: str = field(default="10/minute", metadata={"env": "RATE_LIMIT_CLIENT"})
+    max_active_jobs_per_client: int = field(
+        default=4, metadata={"env": "MAX_ACTIVE_JOBS_PER_CLIENT", "parse": _int}
+    )
     trusted_proxy_count: int = field(
         default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
     )
@@ -177,13 +183,15 @@ class Settings:
             raise SettingsError("SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=1")
         if not self.local_mode and not self.secret_key:
             raise SettingsError("SECRET_KEY must be set when LOCAL_MODE=0")
-        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP", "RATE_LIMIT_READ_IP"):
+        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP", "RATE_LIMIT_READ_IP",
+                     "RATE_LIMIT_CLIENT"):
             value = getattr(self, name.lower())
             if "/" not in value and " per " not in value:
                 raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
         for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS",
                      "STALL_SECONDS", "MAX_STREAMS_PER_SESSION", "MAX_STREAMS_PER_IP",
-                     "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP"):
+                     "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP",
+                     "MAX_ACTIVE_JOBS_PER_CLIENT"):
             if getattr(self, name.lower()) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         if self.storage_retries < 0 or self.max_body_bytes < 1024:

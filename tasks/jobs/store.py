@@ -353,6 +353,29 @@ class JobStore:
             self.r.zrem(key, *expired)
         return [r for r in records if r is not None], self.r.zcard(key)
 
+    def page_for_owner(
+        self, owner: str, after: tuple[float, str] | None, limit: int
+    ) -> tuple[list[dict], tuple[float, str] | None]:
+        """Newest first, from just after `after` (score, job id): a stable cursor,
+        unlike an offset, when new jobs arrive between pages. Returns (records, next)."""
+        key = _owner_key(owner)
+        top = "+inf" if after is None else after[0]
+        # Entries that share the cursor's score come in reverse id order (ZREVRANGE
+        # ties); the ones not yet seen are those with a smaller id.
+        slack = 0 if after is None else 20
+        found = self.r.zrevrangebyscore(key, top, "-inf", start=0, num=limit + 1 + slack,
+                                        withscores=True)
+        entries = [(i.decode(), score) for i, score in found]
+        if after is not None:
+            entries = [(i, sc) for i, sc in entries if sc < after[0] or i < after[1]]
+        page, more = entries[:limit], len(entries) > limit
+        records = self.get_many([i for i, _ in page]) if page else []
+        expired = [i for (i, _), record in zip(page, records, strict=True) if record is None]
+        if expired:
+            self.r.zrem(key, *expired)
+        following = (page[-1][1], page[-1][0]) if more and page else None
+        return [r for r in records if r is not None], following
+
     # --- transitions ---------------------------------------------------------
     def start(
         self, job_id: str, max_losses: int, *, stall_seconds: float = 90.0,

@@ -9,6 +9,7 @@ from tasks.jobs.submit import (
     retry_after,
     submit,
 )
+from web.auth import api_client
 from web.errors import ApiError
 from web.extensions import limiter
 from web.identity import client_key, session_owner
@@ -21,6 +22,21 @@ def _session_key() -> str:
     return "owner:" + session_owner()
 
 
+def _owner_rate() -> str:
+    """The generation rate of this caller: its API client's, else the session's."""
+    client = api_client()
+    if client is not None:
+        return client.rate or _settings().rate_limit_client
+    return _settings().rate_limit_session
+
+
+def _owner_cap() -> int:
+    client = api_client()
+    if client is not None:
+        return client.max_active or _settings().max_active_jobs_per_client
+    return _settings().max_active_jobs_per_session
+
+
 def _ip_key() -> str:
     return "ip:" + client_key()
 
@@ -30,8 +46,10 @@ def _settings():
 
 
 @bp.post("/api/generate")
-@limiter.limit(lambda: _settings().rate_limit_session, key_func=_session_key)
-@limiter.limit(lambda: _settings().rate_limit_ip, key_func=_ip_key)
+@limiter.limit(_owner_rate, key_func=_session_key)
+# Per-IP limits stop cookie rotation; a key client is counted by its key instead.
+@limiter.limit(lambda: _settings().rate_limit_ip, key_func=_ip_key,
+               exempt_when=lambda: api_client() is not None)
 def create():
     if not request.is_json:
         raise ApiError(415, "Content-Type must be application/json")
@@ -49,10 +67,16 @@ def create():
         raise ApiError(exc.status, str(exc)) from None
 
     settings = _settings()
+    client = api_client()
     try:
-        record = submit(jobs(), settings, session_owner(), params, client_key=client_key())
+        record = submit(
+            jobs(), settings, session_owner(), params,
+            client_key=None if client else client_key(), max_owner=_owner_cap(),
+        )
     except TooManyActiveJobs as exc:
-        who = "this session" if exc.scope == "session" else "your network address"
+        who = "your network address"
+        if exc.scope == "session":
+            who = "this API client" if client else "this session"
         raise ApiError(
             429,
             f"Too many active jobs: {exc.active} jobs are still waiting or running for {who} "
@@ -66,8 +90,9 @@ def create():
         ) from None
     job_id = record["job_id"]
     # Re-save the session: its life restarts now, so it outlives this job's
-    # record (see PERMANENT_SESSION_LIFETIME in create_app).
-    session.modified = True
+    # record (see PERMANENT_SESSION_LIFETIME in create_app). Key requests have none.
+    if client is None:
+        session.modified = True
     response = jsonify(
         job_id=job_id,
         status=Status.QUEUED,

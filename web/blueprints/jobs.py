@@ -1,8 +1,10 @@
+import base64
 import logging
 import threading
 
 from flask import Blueprint, current_app, jsonify, request
 
+from web.auth import api_client
 from web.errors import ApiError
 from web.extensions import read_limit
 from web.identity import existing_owner
@@ -24,9 +26,29 @@ def list_jobs():
     if not 1 <= limit <= 100 or not 0 <= offset <= 1_000_000:
         raise ApiError(400, "limit must be 1..100 and offset 0..1000000")
     owner = existing_owner()
+    if "cursor" in request.args or api_client() is not None:
+        return _page(owner, request.args.get("cursor") or None, limit)
     # Without a session there is nothing to list, and no session is created.
     records, total = jobs().list_for_owner(owner, offset, limit) if owner else ([], 0)
     return jsonify(jobs=[public_job(r) for r in records], total=total, offset=offset, limit=limit)
+
+
+def _page(owner: str | None, cursor: str | None, limit: int):
+    """Cursor pages (API clients' default): `next_cursor` until the last page, then null."""
+    after = None
+    if cursor:
+        try:
+            score, _, job_id = base64.urlsafe_b64decode(cursor.encode() + b"==").decode().partition(
+                " ")
+            after = (float(score), job_id)
+        except ValueError:
+            raise ApiError(400, "cursor is not one this API returned") from None
+    records, following = jobs().page_for_owner(owner, after, limit) if owner else ([], None)
+    next_cursor = None
+    if following is not None:
+        raw = f"{following[0]!r} {following[1]}".encode()
+        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return jsonify(jobs=[public_job(r) for r in records], next_cursor=next_cursor, limit=limit)
 
 
 @bp.get("/api/jobs/<job_id>")
