@@ -20,12 +20,14 @@ from tasks.config.settings import Settings
 from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.extensions import cors, limiter, session
+from web.idempotency import init_idempotency
 from web.sessions import ApiOnlySessions
 from web.stream_slots import StreamSlots
 
 __version__ = "1.0.0"
 
-_EXPOSED = ["Location", "Retry-After", "Content-Range", "Content-Disposition", "Content-Length"]
+_EXPOSED = ["Location", "Retry-After", "Content-Range", "Content-Disposition", "Content-Length",
+            "Idempotent-Replayed"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -87,6 +89,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         expose_headers=_EXPOSED,
     )
     register_error_handlers(app)
+    init_idempotency(app)
 
     from web.blueprints import audio, events, generate, health, jobs, openapi, ops, page
 

@@ -9,6 +9,7 @@ from tasks.jobs.submit import (
     retry_after,
     submit,
 )
+from web import idempotency
 from web.auth import api_client
 from web.errors import ApiError
 from web.extensions import limiter
@@ -46,13 +47,16 @@ def _settings():
 
 
 @bp.post("/api/generate")
-@limiter.limit(_owner_rate, key_func=_session_key)
+@limiter.limit(_owner_rate, key_func=_session_key, exempt_when=idempotency.exempt)
 # Per-IP limits stop cookie rotation; a key client is counted by its key instead.
 @limiter.limit(lambda: _settings().rate_limit_ip, key_func=_ip_key,
-               exempt_when=lambda: api_client() is not None)
+               exempt_when=lambda: api_client() is not None or idempotency.exempt())
 def create():
     if not request.is_json:
         raise ApiError(415, "Content-Type must be application/json")
+    replay = idempotency.check()
+    if replay is not None:
+        return _accepted(*replay, replayed=True)
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # e.g. 8,000 nested [ fit under the body cap
@@ -93,13 +97,21 @@ def create():
     # record (see PERMANENT_SESSION_LIFETIME in create_app). Key requests have none.
     if client is None:
         session.modified = True
-    response = jsonify(
-        job_id=job_id,
-        status=Status.QUEUED,
-        estimated_wait=estimated_wait(jobs(), settings, job_id, params.duration),
-        queue_position=record["queue_position"],
-        seed=record["seed"],
-    )
-    response.status_code = 202
-    response.headers["Location"] = f"/api/jobs/{job_id}"
+    body = {
+        "job_id": job_id,
+        "status": Status.QUEUED,
+        "estimated_wait": estimated_wait(jobs(), settings, job_id, params.duration),
+        "queue_position": record["queue_position"],
+        "seed": record["seed"],
+    }
+    idempotency.remember(202, body)
+    return _accepted(202, body)
+
+
+def _accepted(status: int, body: dict, replayed: bool = False):
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Location"] = f"/api/jobs/{body['job_id']}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response
