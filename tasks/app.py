@@ -20,7 +20,8 @@ app = Celery("music")
 app.config_from_object("celeryconfig")
 app.add_defaults(lambda: celeryconfig.from_settings(get_settings()))
 # Imported for their task registrations and worker signal handlers.
-app.conf.imports = ("tasks.generate", "tasks.encode", "tasks.maintenance", "tasks.worker")
+app.conf.imports = ("tasks.generate", "tasks.encode", "tasks.maintenance", "tasks.notify",
+                    "tasks.worker")
 
 
 def init_celery(settings: Settings) -> Celery:

@@ -69,7 +69,7 @@ def _flush_state(settings: Settings) -> None:
     # A test may have pointed the Celery app at another Redis (create_app with
     # other settings): every test starts on the suite's own.
     with init_celery(settings).connection_for_write() as conn:
-        for queue in ("music", "maintenance", "encode"):
+        for queue in ("music", "maintenance", "encode", "webhooks"):
             conn.default_channel.queue_purge(queue)
 
 

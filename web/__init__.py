@@ -92,8 +92,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     init_idempotency(app)
 
     from web.blueprints import audio, events, generate, health, jobs, openapi, ops, page
+    from web.blueprints import webhooks as webhook_secrets
 
-    for module in (health, ops, generate, jobs, events, audio, page, openapi):
+    for module in (health, ops, generate, jobs, events, audio, webhook_secrets, page, openapi):
         app.register_blueprint(module.bp)
 
     from web.cli import keys

@@ -15,7 +15,11 @@ def job_store(settings: Settings | None = None) -> JobStore:
     settings = settings or get_settings()
     # Records outlive their audio (2x RETENTION_HOURS) so that, after the purge
     # deletes a job's audio, the API can still answer "expired" rather than "not found".
-    return JobStore(redis_for(settings, "jobs"), record_ttl_seconds(settings))
+    store = JobStore(redis_for(settings, "jobs"), record_ttl_seconds(settings))
+    from tasks.webhooks.outbox import dispatch
+
+    store.on_webhook = dispatch  # a transition a webhook wants is sent at once
+    return store
 
 
 @lru_cache(maxsize=4)

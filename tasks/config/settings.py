@@ -7,6 +7,7 @@ message naming the variable, instead of surfacing later as an odd error.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -67,6 +68,10 @@ def _list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _seconds_list(name: str, raw: str) -> tuple[float, ...]:
+    return tuple(_float(name, item) for item in _list(name, raw))
+
+
 def _str(name: str, raw: str) -> str:
     return raw.strip()
 
@@ -116,6 +121,19 @@ class Settings:
     rate_limit_client: str = field(default="10/minute", metadata={"env": "RATE_LIMIT_CLIENT"})
     max_active_jobs_per_client: int = field(
         default=4, metadata={"env": "MAX_ACTIVE_JOBS_PER_CLIENT", "parse": _int}
+    )
+    # Webhooks (tasks/webhooks): hosts or CIDRs that may be called over http://
+    # or at non-public addresses; per-attempt timeout; waits before each retry.
+    webhook_allow_hosts: tuple[str, ...] = field(
+        default=(), metadata={"env": "WEBHOOK_ALLOW_HOSTS", "parse": _list}
+    )
+    webhook_timeout_seconds: float = field(
+        default=10.0, metadata={"env": "WEBHOOK_TIMEOUT_SECONDS", "parse": _float}
+    )
+    # Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    webhook_retry_schedule: tuple[float, ...] = field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000),
+        metadata={"env": "WEBHOOK_RETRY_SCHEDULE", "parse": _seconds_list},
     )
     trusted_proxy_count: int = field(
         default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
@@ -201,6 +219,16 @@ class Settings:
                 f"TRUSTED_PROXY_COUNT must be 0..{MAX_TRUSTED_PROXIES} (the reverse proxies "
                 f"in front of the API), got {self.trusted_proxy_count}"
             )
+        if not 0 < self.webhook_timeout_seconds <= 15:
+            raise SettingsError("WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 15")
+        for item in self.webhook_allow_hosts:
+            if "/" in item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise SettingsError(
+                        f"WEBHOOK_ALLOW_HOSTS: {item!r} is neither a host name nor a CIDR"
+                    ) from None
         for origin in self.cors_origins:
             if not _ORIGIN_RE.match(origin):
                 raise SettingsError(

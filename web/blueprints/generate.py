@@ -9,6 +9,8 @@ from tasks.jobs.submit import (
     retry_after,
     submit,
 )
+from tasks.webhooks.policy import AllowList, WebhookUrlError
+from tasks.webhooks.policy import check as check_webhook_url
 from web import idempotency
 from web.auth import api_client
 from web.errors import ApiError
@@ -76,6 +78,7 @@ def create():
         record = submit(
             jobs(), settings, session_owner(), params,
             client_key=None if client else client_key(), max_owner=_owner_cap(),
+            record_fields=_webhook_fields(params, client, settings),
         )
     except TooManyActiveJobs as exc:
         who = "your network address"
@@ -106,6 +109,21 @@ def create():
     }
     idempotency.remember(202, body)
     return _accepted(202, body)
+
+
+def _webhook_fields(params: JobParams, client, settings) -> dict | None:
+    """Checks a webhook's URL; the record also keeps the URL root the client called,
+    for the absolute audio_url in the webhook's body."""
+    if params.webhook is None:
+        return None
+    if client is None:
+        raise ApiError(422, "webhook needs an API key (Authorization: Bearer); "
+                       "browser sessions follow jobs with GET /api/jobs/{id}/events")
+    try:
+        check_webhook_url(params.webhook, AllowList.parse(settings.webhook_allow_hosts))
+    except WebhookUrlError as exc:
+        raise ApiError(422, str(exc)) from None
+    return {"api_root": request.url_root}
 
 
 def _accepted(status: int, body: dict, replayed: bool = False):

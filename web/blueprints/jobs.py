@@ -4,6 +4,7 @@ import threading
 
 from flask import Blueprint, current_app, jsonify, request
 
+from tasks.webhooks.outbox import public_block as webhook_block
 from web.auth import api_client
 from web.errors import ApiError
 from web.extensions import read_limit
@@ -54,7 +55,11 @@ def _page(owner: str | None, cursor: str | None, limit: int):
 @bp.get("/api/jobs/<job_id>")
 @read_limit
 def get_job(job_id: str):
-    return jsonify(public_job(owned_job(job_id)))
+    record = owned_job(job_id)
+    view = public_job(record)
+    if record.get("webhook"):  # its deliveries' attempts: one more read, webhook jobs only
+        view["webhook"] = webhook_block(jobs(), record)
+    return jsonify(view)
 
 
 @bp.delete("/api/jobs/<job_id>")
