@@ -42,10 +42,12 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _wrk(url: str, cookie: str, seconds: int, connections: int) -> dict:
+def _wrk(url: str, cookie: str, seconds: int, connections: int,
+         headers: dict | None = None) -> dict:
+    headers = {**({"Cookie": cookie} if cookie else {}), **(headers or {})}
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "2s",
-         *(["-H", f"Cookie: {cookie}"] if cookie else []), url],
+         *[arg for name, value in headers.items() for arg in ("-H", f"{name}: {value}")], url],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
     ).stdout
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
@@ -63,8 +65,10 @@ def _wrk(url: str, cookie: str, seconds: int, connections: int) -> dict:
     return result
 
 
-def _python_load(url: str, cookie: str, seconds: int, connections: int) -> dict:
+def _python_load(url: str, cookie: str, seconds: int, connections: int,
+                 headers: dict | None = None) -> dict:
     parts = urlsplit(url)
+    headers = {**({"Cookie": cookie} if cookie else {}), **(headers or {})}
     stop = time.monotonic() + seconds
     latencies: list[list[float]] = [[] for _ in range(connections)]
     bad = [0] * connections
@@ -73,7 +77,7 @@ def _python_load(url: str, cookie: str, seconds: int, connections: int) -> dict:
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         while time.monotonic() < stop:
             began = time.perf_counter()
-            conn.request("GET", parts.path, headers={"Cookie": cookie} if cookie else {})
+            conn.request("GET", parts.path, headers=headers)
             response = conn.getresponse()
             response.read()
             latencies[i].append((time.perf_counter() - began) * 1000)
