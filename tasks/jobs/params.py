@@ -90,12 +90,20 @@ _NOT_SUNG_INSTRUMENTAL = {"not": {
                    "instrumental": {"const": True}},
 }}
 
+# A webhook_events_filter without a webhook is refused too.
+_FILTER_WITHOUT_WEBHOOK = {
+    "required": ["webhook_events_filter"],
+    "properties": {"webhook_events_filter": {"type": "array"}},
+    "not": {"required": ["webhook"], "properties": {"webhook": {"type": "string"}}},
+}
+_NOT_REFUSED = {"not": {"anyOf": [_NOT_SUNG_INSTRUMENTAL["not"], _FILTER_WITHOUT_WEBHOOK]}}
+
 
 class JobParams(BaseModel):
     """What one job renders. Frozen: a validated job never changes."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, json_schema_extra=_NOT_SUNG_INSTRUMENTAL
+        extra="forbid", frozen=True, strict=True, json_schema_extra=_NOT_REFUSED
     )
 
     prompt: str = Field(

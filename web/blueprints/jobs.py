@@ -1,5 +1,5 @@
-import base64
 import logging
+import re
 import threading
 
 from flask import Blueprint, current_app, jsonify, request
@@ -34,21 +34,20 @@ def list_jobs():
     return jsonify(jobs=[public_job(r) for r in records], total=total, offset=offset, limit=limit)
 
 
+# "{score}~{job id}": where the previous page ended (score: the job's creation time).
+CURSOR_RE = re.compile(r"^(\d{1,20}(?:\.\d{1,20})?)~([A-Za-z0-9_-]{1,64})\Z")
+
+
 def _page(owner: str | None, cursor: str | None, limit: int):
     """Cursor pages (API clients' default): `next_cursor` until the last page, then null."""
     after = None
     if cursor:
-        try:
-            score, _, job_id = base64.urlsafe_b64decode(cursor.encode() + b"==").decode().partition(
-                " ")
-            after = (float(score), job_id)
-        except ValueError:
-            raise ApiError(400, "cursor is not one this API returned") from None
+        found = CURSOR_RE.match(cursor)
+        if found is None:
+            raise ApiError(400, "cursor is not one this API returned")
+        after = (float(found.group(1)), found.group(2))
     records, following = jobs().page_for_owner(owner, after, limit) if owner else ([], None)
-    next_cursor = None
-    if following is not None:
-        raw = f"{following[0]!r} {following[1]}".encode()
-        next_cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    next_cursor = None if following is None else f"{following[0]!r}~{following[1]}"
     return jsonify(jobs=[public_job(r) for r in records], next_cursor=next_cursor, limit=limit)
 
 
