@@ -65,16 +65,21 @@ def prepare(jobs: JobStore, job_id: str, event: str) -> dict | None:
 
 
 def dispatch(jobs: JobStore, job_id: str, event: str) -> None:
-    """The fast path after a transition (JobStore.on_webhook): body now, delivery queued now."""
+    """The fast path after a transition (JobStore.on_webhook): body now, delivery queued now.
+
+    No publish retries: this runs inside a cancel request or right after a job's
+    run, and a broker that is down must not hold either; the sweep sends it later.
+    """
     prepare(jobs, job_id, event)
-    send_delivery(job_id, event)
+    send_delivery(job_id, event, retry=False)
 
 
-def send_delivery(job_id: str, event: str, countdown: float | None = None) -> None:
+def send_delivery(job_id: str, event: str, countdown: float | None = None,
+                  retry: bool = True) -> None:
     from tasks.app import app
 
     app.send_task("music.deliver_webhook", kwargs={"job_id": job_id, "event": event},
-                  queue="webhooks", countdown=countdown)
+                  queue="webhooks", countdown=countdown, retry=retry)
 
 
 def record_attempt(jobs: JobStore, state: dict, job_id: str, attempt: dict,

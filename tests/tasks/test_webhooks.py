@@ -12,7 +12,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from tests.support.images import image_env
 from tests.support.receiver import Receiver
 from tests.support.services import Worker, wait_for
-from tests.web.test_api_keys import bearer, new_key
+from tests.web.test_api_keys import bearer, new_key, new_key_and_id
 
 HOOK_ENV = {"WEBHOOK_ALLOW_HOSTS": "127.0.0.1", "WEBHOOK_RETRY_SCHEDULE": "0.3,0.3,0.3",
             "WEBHOOK_TIMEOUT_SECONDS": "1"}
@@ -144,18 +144,24 @@ def test_canceled_jobs_are_completed_events_and_rotation_signs_with_both(api, no
 
 
 def test_revoking_the_key_mid_job(api, worker, hook_worker):
-    key, spare = new_key(api, "rev"), new_key(api, "rev")
+    key, key_id = new_key_and_id(api, "rev")
+    spare = new_key(api, "rev")
     client = api.test_client()
     with Receiver() as receiver:
         job_id = _submit(client, key, receiver.url)
-        listing = api.test_cli_runner().invoke(args=["keys", "list"]).output
-        key_id = next(line.split()[0] for line in listing.splitlines()[1:])
-        api.test_cli_runner().invoke(args=["keys", "revoke", key_id])
-        revoked = key if client.get("/api/jobs", headers=bearer(key)).status_code == 401 else spare
-        assert client.get(f"/api/jobs/{job_id}", headers=bearer(revoked)).status_code == 401
-        live = spare if revoked == key else key
-        view = _block(client, live, job_id)  # the job finishes and its webhook is delivered
+        assert client.get(f"/api/jobs/{job_id}", headers=bearer(key)).get_json()["status"] in (
+            "queued", "started")
+        assert api.test_cli_runner().invoke(args=["keys", "revoke", key_id]).exit_code == 0
+        r = client.get(f"/api/jobs/{job_id}", headers=bearer(key))
+        assert r.status_code == 401 and "revoked" in r.get_json()["detail"]
+        view = _block(client, spare, job_id)  # the job finishes; its webhook is delivered
     assert view["status"] == "finished" and len(receiver.requests) == 1
+    assert _submit_status(client, key, receiver.url) == 401
+
+
+def _submit_status(client, key, url) -> int:
+    return client.post("/api/generate", json={"prompt": "x", "webhook": url},
+                       headers=bearer(key)).status_code
 
 
 def test_webhook_fields_are_for_keys_only_and_checked(api, no_worker):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import redis
 
 
@@ -12,9 +14,14 @@ def _app(make_settings, **overrides):
 
 
 def new_key(app, name="acme", *options) -> str:
+    return new_key_and_id(app, name, *options)[0]
+
+
+def new_key_and_id(app, name="acme", *options) -> tuple[str, str]:
     result = app.test_cli_runner().invoke(args=["keys", "create", name, *options])
     assert result.exit_code == 0, result.output
-    return result.output.strip().splitlines()[-1]
+    key_id = re.search(r"key id (key_[0-9a-f]+)", result.output).group(1)
+    return result.output.strip().splitlines()[-1], key_id
 
 
 def bearer(key: str) -> dict:
