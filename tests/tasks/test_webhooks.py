@@ -221,3 +221,19 @@ def test_long_waits_stay_in_redis_until_the_sweep_sends_them(api, make_settings,
         view = _block(client, key, job_id)
     assert [a["status"] for a in view["webhook"]["deliveries"][0]["attempts"]] == [500, 200]
     assert store.r.zscore(WEBHOOKS_DUE_KEY, member) is None
+
+
+def test_any_key_of_the_client_downloads_and_streams_its_jobs(api, worker):
+    key, spare, stranger = new_key(api, "dl"), new_key(api, "dl"), new_key(api, "other")
+    client = api.test_client()
+    job_id = client.post("/api/generate", json={"prompt": "fetch", "duration": 30},
+                         headers=bearer(key)).get_json()["job_id"]
+    wait_for(lambda: client.get(f"/api/jobs/{job_id}", headers=bearer(key)).get_json()["status"]
+             == "finished", timeout=30, what="the job")
+    audio = client.get(f"/api/audio/{job_id}", headers=bearer(spare))
+    assert audio.status_code == 200 and audio.data[:4] == b"RIFF"
+    assert "Set-Cookie" not in audio.headers
+    assert client.get(f"/api/audio/{job_id}", headers=bearer(stranger)).status_code == 403
+    events = client.get(f"/api/jobs/{job_id}/events", headers=bearer(spare))
+    assert events.status_code == 200 and b"finished" in events.data
+    assert client.get(f"/api/jobs/{job_id}/events", headers=bearer(stranger)).status_code == 403
