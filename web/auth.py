@@ -7,17 +7,14 @@ read or set) and a bad key is a 401, never a fall back to the cookie.
 
 from __future__ import annotations
 
+import math
 import time
 
+import redis
 from flask import Flask, current_app, g, request
 
 from tasks.clients.store import KEY_PREFIX, ApiClient, KeyRevoked
 from web.errors import ApiError
-
-# The IETF draft's names next to the X-RateLimit-* ones flask-limiter sends.
-_DRAFT_HEADERS = {"X-RateLimit-Limit": "RateLimit-Limit",
-                  "X-RateLimit-Remaining": "RateLimit-Remaining",
-                  "X-RateLimit-Reset": "RateLimit-Reset"}
 
 
 def bearer_request() -> bool:
@@ -52,18 +49,41 @@ def _authenticate() -> None:
         raise _deny("Unknown API key") from None
 
 
-def _draft_headers(response):
-    if g.get("api_client") is not None:
-        for old, new in _DRAFT_HEADERS.items():
-            if old in response.headers:
-                value = response.headers[old]
-                if new == "RateLimit-Reset":  # the draft's reset is seconds from now
-                    value = str(max(0, int(float(value) - time.time())))
-                response.headers[new] = value
+def _allowance() -> tuple[int, int, float] | None:
+    """(limit, remaining, seconds to reset) of the limit this key request drew on."""
+    found = g.get("read_allowance")  # the status poll's own script (web/poll.py)
+    if found is not None:
+        amount, count, ttl_ms = found
+        return amount, max(0, amount - count), max(0, ttl_ms) / 1000
+    from web.extensions import limiter, read_limiter
+
+    current = limiter.current_limit or read_limiter.current_limit
+    if current is None:
+        return None
+    window = current.window  # one more Redis read: key requests only
+    return current.limit.amount, window.remaining, max(0.0, window.reset_time - time.time())
+
+
+def _rate_headers(response):
+    # Browsers get none (each costs a Redis read); servers pace themselves by them.
+    if g.get("api_client") is None:
+        return response
+    try:
+        found = _allowance()
+    except redis.RedisError:
+        return response
+    if found is not None:
+        amount, remaining, reset_in = found
+        reset_in = math.ceil(reset_in)
+        for prefix in ("RateLimit-", "X-RateLimit-"):
+            response.headers[prefix + "Limit"] = str(amount)
+            response.headers[prefix + "Remaining"] = str(remaining)
+        response.headers["RateLimit-Reset"] = str(reset_in)  # the IETF draft: seconds
+        response.headers["X-RateLimit-Reset"] = str(int(time.time()) + reset_in)  # epoch
     return response
 
 
 def init_auth(app: Flask) -> None:
     """Registered before the limiter so that limits can key on the client."""
     app.before_request(_authenticate)
-    app.after_request(_draft_headers)
+    app.after_request(_rate_headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 
 import redis
 
@@ -132,14 +133,27 @@ def test_client_rate_and_cap_replace_the_session_ones(make_settings, no_worker):
                max_active_jobs_per_session=1, max_active_jobs_per_ip=1)
     fast = new_key(app, "fast", "--rate", "3/minute", "--max-active", "10")
     client = app.test_client()
-    codes = [_submit(client, fast).status_code for _ in range(4)]
-    assert codes == [202, 202, 202, 429]
+    answers = [_submit(client, fast) for _ in range(4)]
+    assert [r.status_code for r in answers] == [202, 202, 202, 429]
+    assert [r.headers["RateLimit-Remaining"] for r in answers[:3]] == ["2", "1", "0"]
+    assert answers[0].headers["RateLimit-Limit"] == answers[0].headers["X-RateLimit-Limit"] == "3"
+    assert 0 < int(answers[0].headers["RateLimit-Reset"]) <= 60
+    assert int(answers[0].headers["X-RateLimit-Reset"]) > time.time()
     r = _submit(client, fast)
     assert int(r.headers["Retry-After"]) >= 1 and "Rate limit" in r.get_json()["detail"]
-    ok = client.get("/api/jobs", headers=bearer(fast))
-    for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
-                 "X-RateLimit-Limit", "X-RateLimit-Remaining"):
-        assert name in ok.headers, name
+    job_id = answers[0].get_json()["job_id"]
+    # Reads: the status poll (its own script) and the other read routes.
+    polls = [client.get(f"/api/jobs/{job_id}", headers=bearer(fast)) for _ in range(2)]
+    listed = client.get("/api/jobs", headers=bearer(fast))
+    remaining = [int(r.headers["RateLimit-Remaining"]) for r in (*polls, listed)]
+    assert remaining[0] - 1 == remaining[1] and remaining[1] - 1 == remaining[2], remaining
+    for ok in (*polls, listed):
+        for name in ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset",
+                     "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"):
+            assert name in ok.headers, name
+    browser = app.test_client()
+    browser.post("/api/generate", json={"prompt": "cookie"})
+    assert not [h for h in browser.get("/api/jobs").headers.keys() if "RateLimit" in h]
     capped = new_key(app, "capped", "--max-active", "2")
     assert [_submit(client, capped).status_code for _ in range(2)] == [202, 202]
     r = _submit(client, capped)

@@ -10,6 +10,7 @@ from web.errors import ApiError
 from web.extensions import read_limit
 from web.identity import existing_owner
 from web.job_access import jobs, owned_job, public_job
+from web.poll import job_poll
 
 bp = Blueprint("jobs", __name__)
 log = logging.getLogger("web.jobs")
@@ -52,9 +53,9 @@ def _page(owner: str | None, cursor: str | None, limit: int):
 
 
 @bp.get("/api/jobs/<job_id>")
-@read_limit
 def get_job(job_id: str):
-    record = owned_job(job_id)
+    # Read-limited like every read, in the same round trip as the record (web/poll.py).
+    record = owned_job(job_id, job_poll().get(job_id))
     view = public_job(record)
     if record.get("webhook"):  # its deliveries' attempts: one more read, webhook jobs only
         view["webhook"] = webhook_block(jobs(), record)
