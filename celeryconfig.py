@@ -74,6 +74,9 @@ task_routes = {
     "music.generate": {"queue": "music", "priority": 9},
     # Compressing a rendered WAV (FLAC/MP3/Opus): CPU workers, never a GPU one.
     "music.encode": {"queue": "encode"},
+    # Signed job webhooks: I/O-bound CPU workers (tasks/notify.py).
+    "music.deliver_webhook": {"queue": "webhooks"},
+    "music.sweep_webhooks": {"queue": "webhooks"},
     "music.purge_expired": {"queue": "maintenance"},
     "music.requeue_stalled": {"queue": "maintenance"},
 }
@@ -91,4 +94,6 @@ worker_hijack_root_logger = False
 beat_schedule = {
     "purge-expired-audio": {"task": "music.purge_expired", "schedule": 3600.0},
     "requeue-stalled-jobs": {"task": "music.requeue_stalled", "schedule": 30.0},
+    # Retries due along WEBHOOK_RETRY_SCHEDULE (waits beyond a minute) and lost sends.
+    "sweep-webhooks": {"task": "music.sweep_webhooks", "schedule": 10.0},
 }

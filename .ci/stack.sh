@@ -38,6 +38,9 @@ pids+=($!)
 # CPU-only compression of rendered WAVs (FLAC/MP3/Opus), off the generating worker.
 "$BIN/celery" -A tasks worker -Q encode -c 1 -n "encode@%h" --loglevel=INFO &
 pids+=($!)
+# Signed job webhooks for API key clients: CPU, I/O-bound, never the music worker.
+"$BIN/celery" -A tasks worker -Q webhooks -c 2 -n "webhooks@%h" --loglevel=INFO &
+pids+=($!)
 "$BIN/celery" -A tasks beat --schedule var/celerybeat-schedule --loglevel=INFO &
 pids+=($!)
 "$BIN/celery" -A tasks flower --address=127.0.0.1 --port="$FLOWER_PORT" "${flower_auth[@]}" \

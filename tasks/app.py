@@ -24,7 +24,8 @@ app.add_defaults(lambda: celeryconfig.from_settings(get_settings()))
 # instead of dying (tasks/follow_primary.py).
 app.steps["consumer"].add(FollowPrimary)
 # Imported for their task registrations and worker signal handlers.
-app.conf.imports = ("tasks.generate", "tasks.encode", "tasks.maintenance", "tasks.worker")
+app.conf.imports = ("tasks.generate", "tasks.encode", "tasks.maintenance", "tasks.notify",
+                    "tasks.worker")
 
 
 def init_celery(settings: Settings) -> Celery:

@@ -26,6 +26,8 @@ os.environ.update(
     # own tests set the defaults (tests/web/test_active_caps.py).
     MAX_ACTIVE_JOBS_PER_SESSION="1000",
     MAX_ACTIVE_JOBS_PER_IP="1000",
+    RATE_LIMIT_CLIENT="1000/minute",
+    MAX_ACTIVE_JOBS_PER_CLIENT="1000",
 )
 os.environ.pop("ACESTEP_MODEL_DIR", None)
 os.environ.pop("ENGINE", None)
@@ -67,7 +69,7 @@ def _flush_state(settings: Settings) -> None:
     # A test may have pointed the Celery app at another Redis (create_app with
     # other settings): every test starts on the suite's own.
     with init_celery(settings).connection_for_write() as conn:
-        for queue in ("music", "maintenance", "encode"):
+        for queue in ("music", "maintenance", "encode", "webhooks"):
             conn.default_channel.queue_purge(queue)
 
 

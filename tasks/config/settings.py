@@ -7,6 +7,7 @@ message naming the variable, instead of surfacing later as an odd error.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
@@ -68,6 +69,10 @@ def _float(name: str, raw: str, minimum: float = 0.0) -> float:
 
 def _list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+def _seconds_list(name: str, raw: str) -> tuple[float, ...]:
+    return tuple(_float(name, item) for item in _list(name, raw))
 
 
 def _str(name: str, raw: str) -> str:
@@ -153,6 +158,25 @@ class Settings:
     max_active_jobs_per_ip: int = field(
         default=15, metadata={"env": "MAX_ACTIVE_JOBS_PER_IP", "parse": _int}
     )
+    # API key clients (tasks/clients): defaults for `flask keys create` without
+    # --rate / --max-active. They replace the per-session and per-IP ones.
+    rate_limit_client: str = field(default="10/minute", metadata={"env": "RATE_LIMIT_CLIENT"})
+    max_active_jobs_per_client: int = field(
+        default=4, metadata={"env": "MAX_ACTIVE_JOBS_PER_CLIENT", "parse": _int}
+    )
+    # Webhooks (tasks/webhooks): hosts or CIDRs that may be called over http://
+    # or at non-public addresses; per-attempt timeout; waits before each retry.
+    webhook_allow_hosts: tuple[str, ...] = field(
+        default=(), metadata={"env": "WEBHOOK_ALLOW_HOSTS", "parse": _list}
+    )
+    webhook_timeout_seconds: float = field(
+        default=10.0, metadata={"env": "WEBHOOK_TIMEOUT_SECONDS", "parse": _float}
+    )
+    # Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    webhook_retry_schedule: tuple[float, ...] = field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000),
+        metadata={"env": "WEBHOOK_RETRY_SCHEDULE", "parse": _seconds_list},
+    )
     trusted_proxy_count: int = field(
         default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
     )
@@ -234,13 +258,15 @@ class Settings:
             raise SettingsError("SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=1")
         if not self.local_mode and not self.secret_key:
             raise SettingsError("SECRET_KEY must be set when LOCAL_MODE=0")
-        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP", "RATE_LIMIT_READ_IP"):
+        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP", "RATE_LIMIT_READ_IP",
+                     "RATE_LIMIT_CLIENT"):
             value = getattr(self, name.lower())
             if "/" not in value and " per " not in value:
                 raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
         for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS",
                      "STALL_SECONDS", "MAX_STREAMS_PER_SESSION", "MAX_STREAMS_PER_IP",
-                     "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP"):
+                     "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP",
+                     "MAX_ACTIVE_JOBS_PER_CLIENT"):
             if getattr(self, name.lower()) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         if self.storage_retries < 0 or self.max_body_bytes < 1024:
@@ -250,6 +276,16 @@ class Settings:
                 f"TRUSTED_PROXY_COUNT must be 0..{MAX_TRUSTED_PROXIES} (the reverse proxies "
                 f"in front of the API), got {self.trusted_proxy_count}"
             )
+        if not 0 < self.webhook_timeout_seconds <= 15:
+            raise SettingsError("WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 15")
+        for item in self.webhook_allow_hosts:
+            if "/" in item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise SettingsError(
+                        f"WEBHOOK_ALLOW_HOSTS: {item!r} is neither a host name nor a CIDR"
+                    ) from None
         for origin in self.cors_origins:
             if not _ORIGIN_RE.match(origin):
                 raise SettingsError(

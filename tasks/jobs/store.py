@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import secrets
 import time
@@ -20,6 +21,8 @@ import redis
 
 from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
+
+log = logging.getLogger("tasks.jobs.store")
 
 TIME_LIMIT_ERROR = "generation took longer than its time limit"
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
@@ -35,7 +38,12 @@ WORKER_FORGET_AFTER = 3600.0  # a worker silent this long is dropped from worker
 
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds",
-                "instrumental", "bpm", "size_bytes", "peaks"}
+                "instrumental", "bpm", "size_bytes", "peaks", "webhook_events_filter"}
+# Pending webhook deliveries (tasks/webhooks/outbox.py): member "{job id}:{event}",
+# score = when it is due. A transition that a job's webhook wants adds it here in
+# the same script, so no event is lost between the transition and its delivery.
+WEBHOOKS_DUE_KEY = "webhooks:due"
+WEBHOOK_DISPATCH_LEASE = 60  # seconds the fast path has before the sweep sends it again
 
 
 def utcnow() -> str:
@@ -86,7 +94,8 @@ _RECORD_PATTERN = _job_key("*")
 # Every move in or out of the queue zset adjusts the per-duration totals, and
 # every end of a job releases its owner's and client's active slots, inside
 # the same script: the running totals cannot drift from the records.
-_LUA_HELPERS = """
+_LUA_HELPERS = f"""
+local WEBHOOKS_DUE_KEY, WEBHOOK_DISPATCH_LEASE = '{WEBHOOKS_DUE_KEY}', {WEBHOOK_DISPATCH_LEASE}
 local function dequeue(queue, totals, job_id, job_key)
   if redis.call('ZREM', queue, job_id) == 1 then
     local d = redis.call('HGET', job_key, 'duration')
@@ -98,6 +107,18 @@ local function enqueue(queue, totals, job_id, job_key, score)
     local d = redis.call('HGET', job_key, 'duration')
     if d then redis.call('HINCRBY', totals, d, 1) end
   end
+end
+local function hook(job_key, job_id, event)
+  local wanted = redis.call('HGET', job_key, 'webhook_events_filter')
+  if not wanted or not string.find(wanted, '"' .. event .. '"', 1, true) then return 0 end
+  local state = 'webhook:' .. job_id  -- once per event: a redelivered job starts again
+  if redis.call('HSETNX', state, event, '{{}}') == 0 then return 0 end
+  local ttl = redis.call('TTL', job_key)
+  if ttl > 0 then redis.call('EXPIRE', state, ttl) end
+  -- due after the dispatch lease: the caller sends it at once (JobStore.on_webhook)
+  local due = tonumber(redis.call('TIME')[1]) + WEBHOOK_DISPATCH_LEASE
+  redis.call('ZADD', WEBHOOKS_DUE_KEY, due, job_id .. ':' .. event)
+  return 1
 end
 local function release(job_key, job_id)
   local owner, client = unpack(redis.call('HMGET', job_key, 'owner', 'client'))
@@ -180,7 +201,7 @@ if status == 'started' and redis.call('HGET', key, 'retrying') ~= '1' then
     redis.call('ZREM', running, job_id)
     release(key, job_id)
     redis.call('PUBLISH', channel, ARGV[7])
-    return {'timed_out', 0}
+    return {'timed_out', 0, hook(key, job_id, 'completed')}
   end
   local seen = redis.call('ZSCORE', running, job_id)
   if seen and tonumber(seen) > now - tonumber(ARGV[8]) then return {'duplicate', 0} end
@@ -193,7 +214,7 @@ if losses >= tonumber(ARGV[3]) then
   redis.call('ZREM', running, job_id)
   release(key, job_id)
   redis.call('PUBLISH', channel, ARGV[7])
-  return {'gave_up', losses}
+  return {'gave_up', losses, hook(key, job_id, 'completed')}
 end
 local attempts = redis.call('HINCRBY', key, 'attempts', 1)
 redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0,
@@ -202,7 +223,7 @@ redis.call('ZADD', running, now, job_id)
 -- Published from here: one round trip between a job's delivery and its
 -- `started` event.
 redis.call('PUBLISH', channel, ARGV[6])
-return {'started', attempts}
+return {'started', attempts, hook(key, job_id, 'started')}
 """
 
 # The worker process running this job died (its parent saw it): the job's
@@ -266,8 +287,11 @@ if new_status then
   -- (a field update such as `expired` must not), and is announced.
   dequeue(KEYS[2], KEYS[5], ARGV[2], KEYS[1])
   redis.call('ZREM', KEYS[3], ARGV[2])
-  if new_status ~= 'queued' and new_status ~= 'started' then release(KEYS[1], ARGV[2]) end
   redis.call('PUBLISH', KEYS[4], '{"event": "' .. new_status .. '"}')
+  if new_status ~= 'queued' and new_status ~= 'started' then
+    release(KEYS[1], ARGV[2])
+    if hook(KEYS[1], ARGV[2], 'completed') == 1 then return 'ok+webhook' end
+  end
 end
 return 'ok'
 """
@@ -295,6 +319,9 @@ class JobStore:
         self._requeue = client.register_script(_REQUEUE)
         self._mark_lost = client.register_script(_MARK_LOST)
         self._forget = client.register_script(_FORGET)
+        # Called as on_webhook(store, job_id, event) after a transition made a
+        # webhook delivery due (tasks.config.services wires tasks.webhooks.outbox).
+        self.on_webhook = None
 
     # --- records -----------------------------------------------------------
     def create(
@@ -400,6 +427,29 @@ class JobStore:
             self.r.zrem(key, *expired)
         return [r for r in records if r is not None], self.r.zcard(key)
 
+    def page_for_owner(
+        self, owner: str, after: tuple[float, str] | None, limit: int
+    ) -> tuple[list[dict], tuple[float, str] | None]:
+        """Newest first, from just after `after` (score, job id): a stable cursor,
+        unlike an offset, when new jobs arrive between pages. Returns (records, next)."""
+        key = _owner_key(owner)
+        top = "+inf" if after is None else after[0]
+        # Entries that share the cursor's score come in reverse id order (ZREVRANGE
+        # ties); the ones not yet seen are those with a smaller id.
+        slack = 0 if after is None else 20
+        found = self.r.zrevrangebyscore(key, top, "-inf", start=0, num=limit + 1 + slack,
+                                        withscores=True)
+        entries = [(i.decode(), score) for i, score in found]
+        if after is not None:
+            entries = [(i, sc) for i, sc in entries if sc < after[0] or i < after[1]]
+        page, more = entries[:limit], len(entries) > limit
+        records = self.get_many([i for i, _ in page]) if page else []
+        expired = [i for (i, _), record in zip(page, records, strict=True) if record is None]
+        if expired:
+            self.r.zrem(key, *expired)
+        following = (page[-1][1], page[-1][0]) if more and page else None
+        return [r for r in records if r is not None], following
+
     # --- transitions ---------------------------------------------------------
     def start(
         self, job_id: str, max_losses: int, *, stall_seconds: float = 90.0,
@@ -413,7 +463,7 @@ class JobStore:
         deadline: failed).
         """
         error = f"the job was interrupted {max_losses} times (worker lost); giving up"
-        outcome, count = self._start(
+        outcome, count, *webhook = self._start(
             keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id),
                   _QUEUED_DURATIONS_KEY],
             args=[job_id, utcnow(), max_losses, error, time.time(),
@@ -423,6 +473,8 @@ class JobStore:
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         if outcome in ("gave_up", "timed_out"):
             count_transition(self.r, Status.FAILED)
+        if webhook and webhook[0] == 1:
+            self._webhook_due(job_id, "started" if outcome == "started" else "completed")
         return outcome, int(count)
 
     def mark_lost(self, job_id: str) -> None:
@@ -444,9 +496,24 @@ class JobStore:
             args=args,
         )
         result = result.decode() if isinstance(result, bytes) else result
+        if result == "ok+webhook":
+            result = "ok"
+            self._webhook_due(job_id, "completed")
         if result == "ok" and "status" in fields:
             count_transition(self.r, fields["status"])
         return result
+
+    def _webhook_due(self, job_id: str, event: str) -> None:
+        # The fast path: the event is already pending in WEBHOOKS_DUE_KEY (the
+        # transition's script put it there), so a failure here only delays it
+        # until the sweep finds it.
+        if self.on_webhook is None:
+            return
+        try:
+            self.on_webhook(self, job_id, event)
+        except Exception as exc:
+            log.warning("webhook not dispatched now (%s: %s); the sweep will",
+                        type(exc).__name__, exc, extra={"job_id": job_id})
 
     def cancel(self, job_id: str) -> str:
         return self.transition(

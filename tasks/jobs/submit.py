@@ -53,19 +53,22 @@ BATCH_PRIORITY = 9
 
 def submit(
     jobs: JobStore, settings: Settings, owner: str, params: JobParams,
-    client_key: str | None = None,
+    client_key: str | None = None, max_owner: int | None = None,
+    record_fields: dict | None = None,
 ) -> dict:
     """Record the job within the caps, then enqueue it with limits scaled to its duration.
 
+    `max_owner` replaces the per-session cap (an API client's own); without a
+    `client_key` no per-IP cap applies. `record_fields` go on the record only.
     Raises TooManyActiveJobs (nothing recorded) or QueueUnavailable (nothing queued).
     """
     job_id = new_job_id()
     seed = resolve_seed(params.seed)
     fields = {**params.as_dict(), "seed": seed}
     record = jobs.create(
-        job_id, owner, fields,
+        job_id, owner, {**fields, **(record_fields or {})},
         client=None if client_key is None else store_client_key(client_key),
-        max_owner=settings.max_active_jobs_per_session,
+        max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
         max_client=settings.max_active_jobs_per_ip,
     )
     try:
