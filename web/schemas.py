@@ -33,6 +33,7 @@ class WebhookAttempt(BaseModel):
     error: str | None = None
     duration_ms: int
     outcome: Literal["delivered", "retry", "stop"]
+    next_attempt_at: str | None = Field(default=None, description="when it is tried again")
 
 
 class WebhookDelivery(BaseModel):

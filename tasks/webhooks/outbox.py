@@ -86,7 +86,6 @@ def record_attempt(jobs: JobStore, state: dict, job_id: str, attempt: dict,
                    next_wait: float | None, final_state: str | None) -> dict:
     """Add an attempt; schedule the next one (next_wait seconds) or end (final_state)."""
     now = time.time()
-    state["attempts"].append(attempt)
     member = _member(job_id, state["event"])
     pipe = jobs.r.pipeline()  # MULTI: the state and the due set move together
     if final_state is not None:
@@ -98,6 +97,7 @@ def record_attempt(jobs: JobStore, state: dict, job_id: str, attempt: dict,
         # A countdown message will come; the sweep only steps in if it is lost.
         score = due + WEBHOOK_DISPATCH_LEASE if next_wait <= COUNTDOWN_MAX else due
         pipe.zadd(WEBHOOKS_DUE_KEY, {member: score})
+    state["attempts"].append({**attempt, "next_attempt_at": state["next_attempt_at"]})
     pipe.hset(_state_key(job_id), state["event"], json.dumps(state))
     pipe.execute()
     if final_state is None and next_wait <= COUNTDOWN_MAX:

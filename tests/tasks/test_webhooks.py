@@ -95,6 +95,8 @@ def test_fails_twice_then_succeeds_with_the_same_id_and_body(api, worker, hook_w
     attempts = view["webhook"]["deliveries"][0]["attempts"]
     assert [a["status"] for a in attempts] == [503, 500, 204]
     assert [a["outcome"] for a in attempts] == ["retry", "retry", "delivered"]
+    assert attempts[0]["next_attempt_at"] and attempts[1]["next_attempt_at"]
+    assert attempts[2]["next_attempt_at"] is None
 
 
 def test_410_stops_and_retries_end_after_the_schedule(api, worker, hook_worker):

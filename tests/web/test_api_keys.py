@@ -159,3 +159,16 @@ def test_client_rate_and_cap_replace_the_session_ones(make_settings, no_worker):
     r = _submit(client, capped)
     assert r.status_code == 429 and "this API client" in r.get_json()["detail"]
     assert "Retry-After" in r.headers
+
+
+def test_operators_rotate_a_clients_webhook_secret(app):
+    key = new_key(app, "acme")
+    client = app.test_client()
+    before = client.get("/api/webhooks/secret", headers=bearer(key)).get_json()
+    rotated = app.test_cli_runner().invoke(args=["keys", "rotate-secret", "acme"])
+    assert rotated.exit_code == 0
+    after = client.get("/api/webhooks/secret", headers=bearer(key)).get_json()
+    assert after["secret"] == rotated.output.strip().splitlines()[-1] != before["secret"]
+    assert after["previous"] == before["secret"]
+    missing = app.test_cli_runner().invoke(args=["keys", "rotate-secret", "nobody"])
+    assert missing.exit_code != 0 and "no client" in missing.output
