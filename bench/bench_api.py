@@ -1,19 +1,21 @@
-"""API throughput: GET /api/jobs/{id} vs GET /health on the same gunicorn.
+"""API hot paths: job-status polls and submits against the framework's own limit.
 
-gunicorn runs as in production (web/gunicorn_conf.py, gevent) with 2 workers.
-The job is a real one submitted through POST /api/generate (no worker runs, so
-it stays `queued`: the costliest status to show, one extra Redis call for the
-queue position). Every status request carries the session cookie, as a
-browser's would (ownership is checked against the server-side session in
-Redis); the /health baseline carries none, so it is a bare Flask view with no
-Redis call at all.
+gunicorn runs as in production (gunicorn.conf.py, gevent) with 2 workers.
+Two baselines run on the same gunicorn config in the same run: `/health` (a
+bare Flask view, no Redis) and `bench/bare_app.py` (a bare Flask route doing
+one Redis GET: the framework's limit for any route that needs Redis).
 
-Load comes from `wrk` (keep-alive, 2 threads, 32 connections) when installed,
-else from a bounded pool of Python threads on keep-alive http.client
-connections. Both routes get the same load generator and duration; the ratio
-is what counts. Non-2xx answers are counted and fail the row. Latency rows
-give each route's p50 and p99 under that load (32 keep-alive connections);
-a request slower than 2 s counts as an error, as wrk times it out.
+* poll: GET /api/jobs/{id} of a real `queued` job (no worker runs; the
+  costliest status to show), with the session cookie as a browser sends it.
+  Load from `wrk` (keep-alive, 2 threads, 32 connections) when installed, else
+  a pool of Python threads on keep-alive http.client connections; every route
+  gets the same load and duration, in interleaved rounds (best of each): a
+  neighbour's burst on a shared machine hurts one round, not one route.
+  Non-2xx answers and requests over 2 s count as errors and fail the row.
+* submit: POST /api/generate one at a time at idle, each on a new
+  connection (as a server's burst would), vs the bare route the same way;
+  then sustained with 8 keep-alive connections (wrk with bench/wrk_submit.lua),
+  limits lifted by the bench settings, every answer a 202.
 """
 
 from __future__ import annotations
@@ -180,20 +182,23 @@ def run(quick: bool = False) -> list[dict]:
     with common.api(workers=2) as server, \
             common.api(workers=2, app="bench.bare_app:create_app()") as bare:
         s = requests.Session()
-        resp = s.post(f"{server.url}/api/generate", json={"prompt": "bench", "duration": 30},
-                      timeout=10)
-        resp.raise_for_status()
-        job_id = resp.json()["job_id"]
+        s.post(f"{server.url}/api/generate", json={"prompt": "bench", "duration": 30},
+               timeout=10).raise_for_status()
         cookie = f"session_id={s.cookies['session_id']}"
-        assert s.get(f"{server.url}/api/jobs/{job_id}", timeout=10).status_code == 200
         assert requests.get(f"{bare.url}/bare", timeout=10).status_code == 200
-        urls = {"health": (f"{server.url}/health", ""), "bare": (f"{bare.url}/bare", ""),
-                "status": (f"{server.url}/api/jobs/{job_id}", cookie)}
         # At idle first: the load rounds below leave work behind them.
         n = 50 if quick else 300
         seq_submit = _sequential_submits(server.url, cookie, n)
         seq_bare = _sequential_gets(f"{bare.url}/bare", n)
         _flush_queue()
+        # The polled job: queued (no worker runs), the costliest status to show.
+        resp = s.post(f"{server.url}/api/generate", json={"prompt": "bench", "duration": 30},
+                      timeout=10)
+        resp.raise_for_status()
+        job_id = resp.json()["job_id"]
+        assert s.get(f"{server.url}/api/jobs/{job_id}", timeout=10).status_code == 200
+        urls = {"health": (f"{server.url}/health", ""), "bare": (f"{bare.url}/bare", ""),
+                "status": (f"{server.url}/api/jobs/{job_id}", cookie)}
         for url, c in urls.values():  # warm-up
             load(url, c, 1, connections)
         # Interleaved rounds, best of each route: a neighbour's burst on this
