@@ -30,6 +30,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
 import requests
 
 from bench import common
@@ -60,6 +61,7 @@ def _wrk(url: str, cookie: str, seconds: int, connections: int, script: str | No
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     # wrk gives up on a request after --timeout (2 s) and counts it as a timeout.
     result = {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "errors": (int(bad.group(1)) if bad else 0) + (
             sum(int(n) for n in errors.groups()[:3]) if errors else 0),
@@ -101,7 +103,8 @@ def _python_load(url: str, cookie: str, seconds: int, connections: int,
     for t in threads:
         t.join()
     samples = [x for per in latencies for x in per]
-    return {"rps": len(samples) / (time.monotonic() - began), "errors": sum(bad),
+    return {"requests": len(samples), "rps": len(samples) / (time.monotonic() - began),
+            "errors": sum(bad),
             "over_2s": sum(x > 2000 for x in samples), "max_ms": max(samples),
             **{f"p{q}_ms": common.pct(samples, q) for q in (50, 90, 99)}}
 
@@ -116,6 +119,29 @@ def _latency_rows(route: str, result: dict, goal_ms: float | None) -> list[dict]
                    f"<= {goal_ms:g} ms, none over 2 s" if goal_ms else "info",
                    result["p99_ms"] <= goal_ms and result["over_2s"] == 0 if goal_ms else None),
     ]
+
+
+def _server_cpu(server) -> float:
+    """CPU seconds (user + system) the server's gunicorn processes have used so far."""
+    total = 0.0
+    root = psutil.Process(server.proc.pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _measured(load, server, url: str, cookie: str, seconds: int, connections: int,
+              script: str | None = None) -> dict:
+    """load(), plus the server's CPU microseconds per request: unlike req/s, this
+    hardly moves with what else the machine is running."""
+    before = _server_cpu(server)
+    result = load(url, cookie, seconds, connections, script)
+    result["cpu_us"] = (_server_cpu(server) - before) * 1e6 / max(1, result["requests"])
+    return result
 
 
 def _sequential_submits(url: str, cookie: str, n: int) -> list[float]:
@@ -197,18 +223,20 @@ def run(quick: bool = False) -> list[dict]:
         resp.raise_for_status()
         job_id = resp.json()["job_id"]
         assert s.get(f"{server.url}/api/jobs/{job_id}", timeout=10).status_code == 200
-        urls = {"health": (f"{server.url}/health", ""), "bare": (f"{bare.url}/bare", ""),
-                "status": (f"{server.url}/api/jobs/{job_id}", cookie)}
-        for url, c in urls.values():  # warm-up
+        urls = {"health": (server, f"{server.url}/health", ""),
+                "bare": (bare, f"{bare.url}/bare", ""),
+                "status": (server, f"{server.url}/api/jobs/{job_id}", cookie)}
+        for _, url, c in urls.values():  # warm-up
             load(url, c, 1, connections)
         # Interleaved rounds, best of each route: a neighbour's burst on this
         # shared machine then hurts one round, not one route.
         for _ in range(rounds):
-            for name, (url, c) in urls.items():
-                r[name].append(load(url, c, seconds, connections))
+            for name, (srv, url, c) in urls.items():
+                r[name].append(_measured(load, srv, url, c, seconds, connections))
         submit_url = f"{server.url}/api/generate"
         for _ in range(rounds):
-            r["submit"].append(load(submit_url, cookie, seconds, 8, str(WRK_SUBMIT)))
+            r["submit"].append(
+                _measured(load, server, submit_url, cookie, seconds, 8, str(WRK_SUBMIT)))
             _flush_queue()
     common.flush()
     best = {name: max(results, key=lambda x: x["rps"]) for name, results in r.items()}
@@ -233,6 +261,13 @@ def run(quick: bool = False) -> list[dict]:
             "api_health_vs_bare_redis_get", base["rps"], "req/s", bare_get["rps"],
             "info", None,
         ),
+        common.row("api_job_status_cpu_per_request", status["cpu_us"], "us", base["cpu_us"],
+                   "info: gunicorn CPU per request, baseline /health (the rps ratio an idle "
+                   "machine allows is about baseline/figure)", None),
+        common.row("api_bare_redis_get_cpu_per_request", bare_get["cpu_us"], "us",
+                   base["cpu_us"], "info: baseline /health", None),
+        common.row("api_submit_cpu_per_request", submit["cpu_us"], "us", bare_get["cpu_us"],
+                   "info: baseline the bare Redis GET route", None),
         *_latency_rows("health", base, None),
         *_latency_rows("bare_redis_get", bare_get, None),
         *_latency_rows("job_status", status, P99_GOAL_MS),

@@ -18,7 +18,15 @@ from tasks.config.redis_clients import redis_for
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import Settings
 from web.errors import register_error_handlers
-from web.extensions import READ_SCOPE, cors, limiter, read_key, read_limiter, session
+from web.extensions import (
+    READ_SCOPE,
+    cors,
+    drop_idle_middleware,
+    limiter,
+    read_key,
+    read_limiter,
+    session,
+)
 from web.poll import JobPoll
 from web.sessions import ApiOnlySessions
 from web.stream_slots import StreamSlots
@@ -80,6 +88,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.session_interface = ApiOnlySessions(app.session_interface)
     limiter.init_app(app)
     read_limiter.init_app(app)
+    for extension in (limiter, read_limiter):
+        drop_idle_middleware(app, extension)
     app.extensions["job_poll"] = JobPoll(
         app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
     )
