@@ -316,9 +316,9 @@ class JobStore:
         }
         owner_set = _active_key("owner", owner)
         client_set = _active_key("client", client) if client else owner_set
-        now = time.time()
-        args = [job_id, now, self.retention, max_owner, max_client,
-                "1" if queued else "0", json.dumps({"event": "queued"}), now - HEARTBEAT_WINDOW]
+        clock = time.time()
+        args = [job_id, clock, self.retention, max_owner, max_client, "1" if queued else "0",
+                json.dumps({"event": "queued"}), clock - HEARTBEAT_WINDOW]
         for name, value in self._encode(record).items():
             args += [name, value]
         scope, first, second, rank, *totals = self._create(
