@@ -15,6 +15,7 @@ Benchmarks (module: run(quick) -> rows):
   composer  bench_composer  the composer engine (a colleague's; "missing" if absent)
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
   formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
+  clients   bench_clients   bearer vs cookie status poll; webhook latency after a job finishes
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ BENCHES = {
     "composer": "bench.bench_composer",
     "acestep": "bench.bench_acestep",
     "formats": "bench.bench_formats",
+    "clients": "bench.bench_clients",
 }
 
 
