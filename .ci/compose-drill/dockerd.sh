@@ -3,7 +3,8 @@
 #   dockerd.sh start DATA_ROOT LOG   -> dockerd on $DOCKER_HOST (a unix socket)
 #   dockerd.sh stop                  -> stops it; undoes what it did to the host
 # dockerd leaves its bridge, its iptables chains and rules, a FORWARD policy of
-# DROP, ip_forward=1 and a mount of its data root behind; `stop` removes them when `start` found none,
+# DROP, ip_forward=1, a mount of its data root and (after host-networking
+# containers) one of the host's network namespace under its exec root behind; `stop` removes them when `start` found none,
 # so nothing of another daemon (or another user of the host) is touched.
 set -euo pipefail
 SOCK=${DOCKER_HOST#unix://}
@@ -18,6 +19,14 @@ stop_daemon() {
     for _ in $(seq 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
   fi
   rm -f "$RUN/docker.pid"
+}
+
+unmount_exec_root() {
+  # Host-networking containers leave the host's netns bound under the exec root.
+  local target
+  for target in $(findmnt -rno TARGET | grep "^$RUN/" | sort -r || true); do
+    umount "$target"
+  done
 }
 
 restore_host() {
@@ -52,6 +61,7 @@ restore_host() {
 case "${1:-}" in
   start)
     stop_daemon  # one an interrupted run left
+    unmount_exec_root
     restore_host
     mkdir -p "$RUN"
     if ip link show docker0 >/dev/null 2>&1 || iptables -t filter -S DOCKER >/dev/null 2>&1; then
@@ -72,6 +82,7 @@ case "${1:-}" in
     exit 1 ;;
   stop)
     stop_daemon
+    unmount_exec_root
     restore_host ;;
   *) echo "usage: $0 start DATA_ROOT LOG | stop" >&2; exit 2 ;;
 esac

@@ -174,14 +174,22 @@ def kill_the_primary() -> None:
         objects = [k for k in keys if job_id in k]
         check(runs == 1 and objects == [f"audio/{job_id}.wav"],
               f"job {job_id}: {runs} successful runs, objects {objects}")
-    requeued = [line for line in logs("maintenance").splitlines() if "requeued" in line]
+    sweep = [line for line in logs("maintenance").splitlines() if "requeued" in line]
+    requeued = [j for _, j in accepted if any(j in line for line in sweep)]
     restarted = [s for s, cid in services().items()
                  if s in APP and inspect(cid)["State"]["StartedAt"] != started_at[s]]
     check(not restarted, f"restarted: {restarted}")
     print(f"   {len(accepted)} jobs accepted (4 before the kill, 2 after"
           f"{', 1 during' if len(accepted) == 7 else ''}): all finished "
           f"{time.monotonic() - start:.0f} s later, exactly once (1 run, 1 object each); "
-          f"stall-sweep re-queues: {len(requeued)}; no app container restarted")
+          f"re-sent by the stall sweep: {len(requeued)} ({requeued_at(requeued, jobs, statuses)});"
+          f" no app container restarted")
+
+
+def requeued_at(requeued: list[str], jobs: list[str], statuses: list[str]) -> str:
+    """Which of the re-sent jobs were running or queued at the kill."""
+    at = dict(zip(jobs, statuses, strict=True))
+    return ", ".join(f"{j} {at.get(j, 'submitted later')}" for j in requeued) or "none"
 
 
 def old_primary_rejoins() -> None:
