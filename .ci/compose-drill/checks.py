@@ -345,9 +345,12 @@ def restart_redis() -> None:
 
 # --- 4 --------------------------------------------------------------------------------
 def down_up_then_down_v() -> None:
+    volumes = set(project_objects("volume"))
     timed("down", compose, "down")
     check(not project_objects("container"), "containers left after down")
-    check(len(project_objects("volume")) == 3, "down removed volumes")
+    # Compose v1 creates every volume the file names (the state profile's too),
+    # v2 only those of the services it starts: compare, don't count.
+    check(volumes and set(project_objects("volume")) == volumes, "down removed volumes")
     timed("up -d", compose, "up", "-d", "--no-build")
     timed("ready again", wait_ready)
     for job_id, sha in audio_sha.items():
