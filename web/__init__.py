@@ -85,9 +85,9 @@ def create_app(settings: Settings | None = None) -> Flask:
     )
     register_error_handlers(app)
 
-    from web.blueprints import audio, events, generate, health, jobs, openapi, ops, page
+    from web.blueprints import audio, events, exports, generate, health, jobs, openapi, ops, page
 
-    for module in (health, ops, generate, jobs, events, audio, page, openapi):
+    for module in (health, ops, generate, jobs, events, audio, exports, page, openapi):
         app.register_blueprint(module.bp)
 
     configure_logging(settings.log_json)

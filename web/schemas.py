@@ -27,6 +27,19 @@ class Accepted(BaseModel):
     seed: int
 
 
+class Export(BaseModel):
+    """One requested export, as the job shows it."""
+
+    url: str | None = Field(default=None, description="where to download it (when made)")
+    size_bytes: int | None = Field(default=None, ge=0)
+    parts: list[str] | None = Field(
+        default=None, description="stems: the instrument groups in the zip, in its order")
+    pending: bool | None = Field(default=None, description="not made yet: the job is running")
+    unavailable: bool | None = Field(default=None, description="this job cannot have it")
+    reason: str | None = Field(default=None, description="why it is unavailable")
+    expired: bool | None = Field(default=None, description="deleted with the audio")
+
+
 class _JobBase(BaseModel):
     # The view grows with the record (e.g. what the engine understood); clients
     # must ignore what they do not know.
@@ -51,13 +64,17 @@ class _JobBase(BaseModel):
     peaks: list[int] | None = Field(
         default=None, description="waveform overview: max level of 300 equal slices, 0-100"
     )
+    exports: dict[str, Export] | None = Field(
+        default=None, description="each requested export by name (midi, stems); absent when "
+                                  "none was requested")
 
 
 # Every input field, as the job shows it back (optional: old records may lack new ones).
 Job = create_model(
     "Job",
     __base__=_JobBase,
-    **{name: (field.annotation | None, None) for name, field in JobParams.model_fields.items()},
+    **{name: (field.annotation | None, None) for name, field in JobParams.model_fields.items()
+       if name != "exports"},  # requested as a list, shown as what became of each
 )
 
 

@@ -3,8 +3,9 @@
 Run hourly by beat (`music.purge_expired` on the maintenance queue). Two passes:
 
 1. Audio: every object under audio/ (file or S3 storage) last modified before
-   the cutoff is deleted, after its job record (if any) is marked expired, so a
-   reader in between gets "expired", never a broken file. One odd or failing
+   the cutoff is deleted (a job's exports with its audio, however new they
+   are), after its job record (if any) is marked expired, so a reader in
+   between gets "expired", never a broken file. One odd or failing
    object is logged and skipped; it never stops the rest of the purge.
 2. Records: job records live 2x RETENTION_HOURS (a Redis TTL set at creation),
    so the API can still answer "expired" after the audio is gone. The sweep
@@ -19,9 +20,10 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from storage import StorageError, check_key, key_job_id
+from storage import CONTENT_TYPES, StorageError, check_key, key_job_id
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import get_settings
+from tasks.exports import export_keys
 from tasks.jobs.status import TERMINAL, Status
 from tasks.jobs.store import JOB_ID_RE
 
@@ -47,8 +49,9 @@ def purge(now: datetime | None = None, settings=None) -> dict:
 def _purge_audio(settings, cutoff: datetime) -> dict:
     storage, jobs = audio_storage(settings), job_store(settings)
     deleted = skipped = errors = 0
+    gone: set[str] = set()
     for info in list(storage.list()):
-        if info.modified >= cutoff:
+        if info.modified >= cutoff or info.key in gone:
             continue
         job_id = key_job_id(info.key)
         try:
@@ -58,6 +61,10 @@ def _purge_audio(settings, cutoff: datetime) -> dict:
                 jobs.transition(job_id, (*TERMINAL, Status.STARTED), expired="1")
             storage.delete(info.key)
             deleted += 1
+            if info.key.rpartition(".")[2] in CONTENT_TYPES and JOB_ID_RE.match(job_id):
+                for key in export_keys(job_id):  # a job's exports go with its audio
+                    storage.delete(key)
+                    gone.add(key)
         except ValueError:  # not one of ours (a key outside the audio/{id}.{ext} scheme)
             log.warning("retention: skipping unexpected object %r", info.key)
             skipped += 1

@@ -16,6 +16,7 @@ import logging
 from tasks.config.services import job_store
 from tasks.config.settings import get_settings
 from tasks.jobs.params import JobParams
+from tasks.jobs.store import CPU_STAGES
 from tasks.jobs.submit import enqueue, send_encode
 
 log = logging.getLogger("tasks.jobs.stalled")
@@ -27,7 +28,7 @@ def requeue_stalled(older_than: float | None = None) -> dict:
     requeued = []
     for job_id in jobs.stalled(silence):
         record = jobs.get(job_id) or {}
-        if record.get("status") == "started" and record.get("stage") == "encoding":
+        if record.get("status") == "started" and record.get("stage") in CPU_STAGES:
             # Rendered already: only the encoding went silent. Encoding again is
             # idempotent; rendering again would spend GPU time for nothing.
             jobs.touch(job_id)
