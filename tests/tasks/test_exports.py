@@ -183,3 +183,23 @@ def test_send_task_refuses_a_bad_export(composer, jobs):
     record = wait_status(jobs, job_id, timeout=60)
     assert record["status"] == "failed"
     assert "exports must be a list of distinct names from midi, stems" in record["error"]
+
+
+def test_batch_writes_exports_beside_the_audio(composer, encode_worker, tmp_path):
+    from tests.support.services import run_python
+
+    prompts = tmp_path / "songs.jsonl"
+    prompts.write_text("\n".join([
+        json.dumps({"prompt": "jazz trio", "duration": 30, "exports": ["midi", "stems"]}),
+        json.dumps({"prompt": "plain", "duration": 30}),
+    ]))
+    out = tmp_path / "out"
+    done = run_python("-m", "tasks.batch", str(prompts), "--out", str(out), "--poll", "0.1",
+                      env=dict(os.environ), timeout=180)
+    assert done.returncode == 0, done.stderr
+    assert sorted(p.name for p in out.iterdir() if p.name != "summary.jsonl") == [
+        "0001-jazz-trio.mid", "0001-jazz-trio.wav", "0001-jazz-trio_stems.zip", "0002-plain.wav"]
+    assert mido.MidiFile(str(out / "0001-jazz-trio.mid")).type == 1
+    with zipfile.ZipFile(out / "0001-jazz-trio_stems.zip") as zf:
+        assert "stems.json" in zf.namelist()
+    assert "saved 0001-jazz-trio.mid" in done.stderr
