@@ -11,6 +11,7 @@ from inference.composer import (
     drumkit,
     effects,
     form,
+    fx,
     mixing,
     parts,
     performance,
@@ -210,9 +211,13 @@ def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
             effects.amp(buf, timbre.drive)
         if r.genre == "electronic" and inst != "synth lead":
             effects.pump(buf, r.tempo / plan.meter.pulse, 0.45)
+        group = group_of(roles[inst])
+        if inst in fx.CHORUSED:
+            fx.chorus(buf)
+        if group == "melody" and r.genre in fx.ECHO_GENRES:
+            fx.echo(buf, r.tempo)
         gain = mixing.gain_for(mixing.active_level_db(buf),
                                mixing.target_db(r.genre, roles[inst]))
-        group = group_of(roles[inst])
         if played is not None:
             played.setdefault("groups", {})[inst] = group
         out, send = buses.get(group)
