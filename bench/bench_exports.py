@@ -16,14 +16,10 @@ sizes (info); ``exports_peak_rss_mb`` - the export worker's peak (info).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 from bench import table
+from bench.bench_composer import row, single_core
 
-ROOT = Path(__file__).resolve().parents[1]
 GOAL = 0.1
 LYRICS = "\n".join(["[verse]", "walking down the river road", "every light is burning gold",
                     "[chorus]", "sing it loud and sing it clear", "we are here we are here"] * 3)
@@ -46,9 +42,8 @@ render = time.process_time() - c0
 c0 = time.process_time()
 perf = engine.perform(**kw)
 data = midi.to_midi(perf)
-with open(os.devnull, "wb") as sink:
-    buf = io.BytesIO()
-    parts = stems.to_zip(perf.stems, GROUPS, "music_bench", buf)
+buf = io.BytesIO()
+parts = stems.to_zip(perf.stems, GROUPS, "music_bench", buf)
 export = time.process_time() - c0
 print(json.dumps({"render": render, "export": export, "midi": len(data),
                   "zip": buf.getbuffer().nbytes, "parts": parts, "rss_mb": peak_mb()}))
@@ -58,17 +53,7 @@ print(json.dumps({"render": render, "export": export, "midi": len(data),
 def _measure(duration: int) -> dict:
     kw = {"prompt": "upbeat pop song with drums, bass, piano, lead synth and rain",
           "duration": duration, "seed": 1, "lyrics": LYRICS}
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run([sys.executable, "-c", _CHILD, json.dumps(kw)], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=600, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def _row(name, figure, unit, baseline, goal, ok) -> dict:
-    ratio = figure / baseline if baseline else None
-    return {"name": name, "figure": figure, "unit": unit, "baseline": baseline,
-            "ratio": ratio, "goal": goal, "ok": ok}
+    return single_core(_CHILD, json.dumps(kw))
 
 
 def run(quick: bool = False) -> list[dict]:
@@ -76,17 +61,17 @@ def run(quick: bool = False) -> list[dict]:
     for duration in (30,) if quick else (30, 60, 120):
         m = _measure(duration)
         per_s = m["export"] / duration
-        rows.append(_row(f"exports_s_per_audio_s_{duration}s", per_s, "s/s",
+        rows.append(row(f"exports_s_per_audio_s_{duration}s", per_s, "s/s",
                          m["render"] / duration,
                          f"<= {GOAL:g} (baseline: generate() s/s; {len(m['parts'])} stems)",
                          per_s <= GOAL))
-        rows.append(_row(f"exports_midi_kb_{duration}s", m["midi"] / 1024, "KB", None,
+        rows.append(row(f"exports_midi_kb_{duration}s", m["midi"] / 1024, "KB", None,
                          "info", None))
-        rows.append(_row(f"exports_stems_mb_{duration}s", m["zip"] / 2**20, "MB",
+        rows.append(row(f"exports_stems_mb_{duration}s", m["zip"] / 2**20, "MB",
                          duration * 48_000 * 2 * 3 * len(m["parts"]) / 2**20,
                          "info (baseline: the same stems as 24-bit PCM)", None))
         peak = max(peak, m["rss_mb"])
-    rows.append(_row("exports_peak_rss_mb", peak, "MB", None,
+    rows.append(row("exports_peak_rss_mb", peak, "MB", None,
                      "info (the encode worker's process while exporting)", None))
     return rows
 

@@ -16,16 +16,11 @@ from __future__ import annotations
 import numpy as np
 
 from bench import table
+from bench.bench_composer import row
 
 TARGET, TOLERANCE, CEILING = -14.0, 0.5, -1.0
 DURATIONS = (30, 60, 120)
 QUICK = ("rock", "ambient", "pop")
-
-
-def _row(name, figure, unit, baseline, goal, ok) -> dict:
-    ratio = figure / baseline if baseline else None
-    return {"name": name, "figure": figure, "unit": unit, "baseline": baseline,
-            "ratio": ratio, "goal": goal, "ok": ok}
 
 
 def measure(audio: np.ndarray) -> dict:
@@ -58,14 +53,14 @@ def run(quick: bool = False) -> list[dict]:
     span = f"{len(genres)} genres x {'/'.join(map(str, durations))} s"
     lufs = [m["lufs"] for m in results.values()]
     return [
-        _row("sound_lufs_worst", results[worst]["lufs"], "LUFS", TARGET,
+        row("sound_lufs_worst", results[worst]["lufs"], "LUFS", TARGET,
              f"-14 +/- {TOLERANCE} ({span}; worst {worst[0]} {worst[1]}s; range "
              f"{min(lufs):.2f}..{max(lufs):.2f})",
              all(abs(x - TARGET) <= TOLERANCE for x in lufs)),
-        _row("sound_true_peak_max", results[peak]["true_peak"], "dBTP", CEILING,
+        row("sound_true_peak_max", results[peak]["true_peak"], "dBTP", CEILING,
              f"<= -1 dBTP, 4x oversampled (at {peak[0]} {peak[1]}s)",
              results[peak]["true_peak"] <= CEILING),
-        _row("sound_clipped_samples", float(clipped), "samples", None, "0 at full scale",
+        row("sound_clipped_samples", float(clipped), "samples", None, "0 at full scale",
              clipped == 0),
     ]
 
