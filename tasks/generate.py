@@ -173,9 +173,11 @@ def _run(jobs, job_id, params, settings) -> dict:
         # Compressing and exports take seconds of CPU: the `encode` queue does
         # them, so this (GPU) worker takes its next job now. The job stays
         # started meanwhile.
+        if exports:  # a WAV job's size is known now; the encoder adds what it makes
+            done.update(exports_pending=exports, **({"size_bytes": size}
+                                                   if params.format == "wav" else {}))
         stage = "encoding" if params.format != "wav" else "exporting"
-        outcome = _patiently(lambda: jobs.hand_to_encoder(
-            job_id, stage, size_bytes=size, exports_pending=exports, **done))
+        outcome = _patiently(lambda: jobs.hand_to_encoder(job_id, stage, **done))
         if outcome == "ok":
             send_encode(job_id, params.format)
             key = audio_key(job_id, params.format)
