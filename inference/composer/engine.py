@@ -261,8 +261,9 @@ def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
     progress(0.85)
     decay, wet = st.reverb
     ir = effects.reverb_ir(decay, _rng(seed, key, "room"))
-    for out, send in buses.buses.values():
+    for name, (out, send) in list(buses.buses.items()):
         effects.convolve_reverb(send, ir, out[:, 0], out[:, 1], wet)
+        buses.buses[name] = (out, send[:0])  # the send is spent: let it go
     del send, ir
     progress(0.92)
     if r.ambience:
