@@ -7,7 +7,9 @@ benchmark may flush, with the four DBs after it (see bench/common.py).
 
 Benchmarks (module: run(quick) -> rows):
   queue     bench_queue     submit->started/finished vs a bare Celery round trip
+  job       bench_job       the service's own work per job, stage by stage
   api       bench_api       GET /api/jobs/{id} req/s vs GET /health
+  events    bench_events    1,000 SSE streams on one process: RSS, fan-out latency
   audio     bench_audio     /api/audio MB/s vs direct storage reads, RSS growth
   scale     bench_scale     jobs/min at 1, 2, 4 worker processes
   composer  bench_composer  the composer engine (a colleague's; "missing" if absent)
@@ -15,6 +17,7 @@ Benchmarks (module: run(quick) -> rows):
   exports   bench_exports   MIDI + stems export cost (s per audio s) and sizes
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
   formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
+  clients   bench_clients   bearer vs cookie status poll; webhook latency after a job finishes
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ from bench import common, table
 
 BENCHES = {
     "queue": "bench.bench_queue",
+    "job": "bench.bench_job",
     "api": "bench.bench_api",
+    "events": "bench.bench_events",
     "audio": "bench.bench_audio",
     "scale": "bench.bench_scale",
     "composer": "bench.bench_composer",
@@ -38,6 +43,7 @@ BENCHES = {
     "exports": "bench.bench_exports",
     "acestep": "bench.bench_acestep",
     "formats": "bench.bench_formats",
+    "clients": "bench.bench_clients",
 }
 
 

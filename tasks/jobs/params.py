@@ -36,7 +36,10 @@ from inference.contract import (
 DURATIONS = (30, 60, 120)
 DEFAULT_DURATION = 60
 # Fields that shape the delivered file, not the music: the engine never sees them.
-DELIVERY_FIELDS: tuple[str, ...] = ("format", "exports")
+WEBHOOK_FIELDS = ("webhook", "webhook_events_filter")  # API key clients only (web/, tasks/webhooks)
+DELIVERY_FIELDS: tuple[str, ...] = ("format", "exports", *WEBHOOK_FIELDS)
+WEBHOOK_EVENTS = ("started", "completed")  # completed: finished, failed or canceled
+MAX_WEBHOOK_URL = 2048
 FORMATS = ("wav", "flac", "mp3", "opus")
 EXPORTS = ("midi", "stems")
 SONG_FIELDS = ("lyrics", "instrumental", "vocal_language", "bpm", "key", "time_signature")
@@ -88,12 +91,20 @@ _NOT_SUNG_INSTRUMENTAL = {"not": {
                    "instrumental": {"const": True}},
 }}
 
+# A webhook_events_filter without a webhook is refused too.
+_FILTER_WITHOUT_WEBHOOK = {
+    "required": ["webhook_events_filter"],
+    "properties": {"webhook_events_filter": {"type": "array"}},
+    "not": {"required": ["webhook"], "properties": {"webhook": {"type": "string"}}},
+}
+_NOT_REFUSED = {"not": {"anyOf": [_NOT_SUNG_INSTRUMENTAL["not"], _FILTER_WITHOUT_WEBHOOK]}}
+
 
 class JobParams(BaseModel):
     """What one job renders. Frozen: a validated job never changes."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, json_schema_extra=_NOT_SUNG_INSTRUMENTAL
+        extra="forbid", frozen=True, strict=True, json_schema_extra=_NOT_REFUSED
     )
 
     prompt: str = Field(
@@ -128,6 +139,15 @@ class JobParams(BaseModel):
                     "(a zip of one FLAC per instrument group); engines that cannot make "
                     "one report it unavailable",
         json_schema_extra={"uniqueItems": True},
+    )
+    webhook: str | None = Field(
+        default=None, max_length=MAX_WEBHOOK_URL, pattern="^https?://[^\\s]+$",
+        description="API keys only: an https:// URL told of this job's events (Standard Webhooks)",
+    )
+    webhook_events_filter: list[Literal[WEBHOOK_EVENTS]] | None = Field(  # type: ignore[valid-type]
+        default=None, min_length=1, max_length=2,
+        description="Which events the webhook gets; default ['completed'] (finished, failed or "
+        "canceled)",
     )
 
     @field_validator("prompt", "genre", "lyrics", mode="before")
@@ -182,6 +202,11 @@ class JobParams(BaseModel):
             object.__setattr__(self, "instrumental", not self.lyrics)
         if self.lyrics and self.vocal_language is None:
             object.__setattr__(self, "vocal_language", DEFAULT_VOCAL_LANGUAGE)
+        if self.webhook_events_filter is not None and self.webhook is None:
+            raise ValueError("`webhook_events_filter` needs a `webhook`")
+        if self.webhook is not None:
+            wanted = self.webhook_events_filter or ["completed"]
+            object.__setattr__(self, "webhook_events_filter", sorted(set(wanted)))
         return self
 
     @classmethod
@@ -205,8 +230,9 @@ class JobParams(BaseModel):
 
     def as_dict(self) -> dict:
         """Every field as resolved; song fields not given and no exports are left out."""
+        optional = SONG_FIELDS + WEBHOOK_FIELDS
         return {k: v for k, v in self.model_dump().items()
-                if (k not in SONG_FIELDS or v is not None) and (k != "exports" or v)}
+                if (k not in optional or v is not None) and (k != "exports" or v)}
 
     def engine_inputs(self) -> dict:
         """What the engine renders from (delivery options such as the file format excluded).
@@ -250,6 +276,8 @@ _FIELD_MESSAGES = {
     "time_signature": f"time_signature must be one of {', '.join(TIME_SIGNATURES)}",
     "format": f"format must be one of {', '.join(FORMATS)}",
     "exports": f"exports must be a list of distinct names from {', '.join(EXPORTS)}",
+    "webhook": f"webhook must be an https:// URL of at most {MAX_WEBHOOK_URL} characters",
+    "webhook_events_filter": f"webhook_events_filter must be a list of {', '.join(WEBHOOK_EVENTS)}",
 }
 _STATUS = {"duration": 400}
 

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
+
+import redis
 
 from inference.contract import resolve_seed
 from tasks.app import app
 from tasks.config.settings import Settings
-from tasks.jobs.params import JobParams
+from tasks.jobs.params import DURATIONS, JobParams
 from tasks.jobs.store import JobStore, TooManyActiveJobs
 from tasks.jobs.store import client_key as store_client_key
 
 __all__ = [
     "TooManyActiveJobs", "QueueUnavailable", "submit", "enqueue", "estimated_wait", "retry_after",
 ]
+
+
+log = logging.getLogger("tasks.jobs.submit")
 
 
 class QueueUnavailable(RuntimeError):
@@ -47,19 +53,22 @@ BATCH_PRIORITY = 9
 
 def submit(
     jobs: JobStore, settings: Settings, owner: str, params: JobParams,
-    client_key: str | None = None,
+    client_key: str | None = None, max_owner: int | None = None,
+    record_fields: dict | None = None,
 ) -> dict:
     """Record the job within the caps, then enqueue it with limits scaled to its duration.
 
+    `max_owner` replaces the per-session cap (an API client's own); without a
+    `client_key` no per-IP cap applies. `record_fields` go on the record only.
     Raises TooManyActiveJobs (nothing recorded) or QueueUnavailable (nothing queued).
     """
     job_id = new_job_id()
     seed = resolve_seed(params.seed)
     fields = {**params.as_dict(), "seed": seed}
     record = jobs.create(
-        job_id, owner, fields,
+        job_id, owner, {**fields, **(record_fields or {})},
         client=None if client_key is None else store_client_key(client_key),
-        max_owner=settings.max_active_jobs_per_session,
+        max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
         max_client=settings.max_active_jobs_per_ip,
     )
     try:
@@ -69,6 +78,19 @@ def submit(
         # Nothing was queued, so no record may claim otherwise.
         jobs.delete(job_id)
         raise QueueUnavailable(str(exc)) from exc
+    if settings.uses_sentinel and settings.redis_wait_replicas:
+        # Replication is asynchronous: without this, a primary lost right
+        # after the 202 could take the job with it (README, "Durability").
+        try:
+            acked = jobs.replicate(job_id, settings.redis_wait_replicas, settings.redis_wait_ms)
+        except redis.RedisError as exc:
+            # Queued already: answering 503 now would leave a job its client
+            # believes refused (and may submit again).
+            log.warning("job %s: could not wait for replicas: %s", job_id, exc)
+            acked = 0
+        if acked < settings.redis_wait_replicas:
+            log.warning("job %s acknowledged by %d of %d replicas within %d ms", job_id, acked,
+                        settings.redis_wait_replicas, settings.redis_wait_ms)
     return record
 
 
@@ -90,8 +112,9 @@ def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None 
     )
 
 
-def _runtime(jobs: JobStore, settings: Settings, duration: int) -> float:
-    mean = jobs.mean_runtime(duration)
+def _runtime(jobs: JobStore, settings: Settings, duration: int,
+             means: dict[int, float | None] | None = None) -> float:
+    mean = means[duration] if means and duration in means else jobs.mean_runtime(duration)
     return mean if mean is not None else duration * settings.default_seconds_per_audio_second
 
 
@@ -124,10 +147,11 @@ def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: in
     queue ahead of this job. Run times are the recent mean per duration, or
     the configured seconds-per-audio-second before there is any history.
     """
-    totals = jobs.queue_totals(job_id)
+    # Every duration's mean run time comes in the same round trip as the totals.
+    totals = jobs.queue_totals(job_id, runtimes=DURATIONS)
 
     def runtime(d: int) -> float:
-        return _runtime(jobs, settings, d)
+        return _runtime(jobs, settings, d, totals["runtimes"])
 
     work = sum(count * runtime(d) for d, count in totals["durations"].items())
     rank, depth = totals["rank"], totals["depth"]
