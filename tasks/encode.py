@@ -2,8 +2,10 @@
 
 The GPU worker stores the 16-bit WAV and queues this (tasks.jobs.submit.send_encode);
 a worker consuming the `encode` queue downloads it, compresses it, stores
-`audio/{id}.{ext}`, finishes the job, then deletes the WAV. Running it twice
-writes the same key and finds the job finished the second time: idempotent.
+`audio/{id}.{ext}`, makes the exports the record lists as pending
+(tasks.exports), finishes the job, then deletes the WAV (a WAV job keeps
+it: only exports brought it here). Running it twice writes the same keys and
+finds the job finished the second time: idempotent.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from storage import CONTENT_TYPES, ObjectNotFound, StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
+from tasks.exports import make_exports
 from tasks.generate import JobFailed
 from tasks.jobs.status import Status
+from tasks.jobs.store import CPU_STAGES
 from tasks.signs_of_life import signs_of_life
 
 log = logging.getLogger("tasks.encode")
@@ -34,7 +38,8 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
     jobs = job_store()
     extra = {"job_id": job_id}
     record = jobs.get(job_id)
-    if record is None or record["status"] != Status.STARTED or record.get("stage") != "encoding":
+    if (record is None or record["status"] != Status.STARTED
+            or record.get("stage") not in CPU_STAGES):
         # Already finished by an earlier run, canceled, expired: nothing to do.
         status = record["status"] if record else "missing"
         log.info("not encoding a job in state %s", status, extra=extra)
@@ -42,7 +47,8 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
     settings = get_settings()
     try:
         with signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
-            size = _encode(job_id, format)
+            size = _encode(job_id, format) if format != "wav" else record.get("size_bytes")
+            made = _exports(job_id, record)
     except _TRANSIENT as exc:
         if self.request.retries < self.max_retries:
             log.warning("encode failed (%s); retrying", exc, extra=extra)
@@ -57,13 +63,15 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
         message = f"internal error while encoding the audio as {format}"
     else:
         key = audio_key(job_id, format)
-        if jobs.finish(job_id, audio_key=key, size_bytes=size) != "ok":
+        if jobs.finish(job_id, audio_key=key, size_bytes=size, **made) != "ok":
             log.warning("job changed state while encoding", extra=extra)
-        _forget_wav(job_id)
+        if format != "wav":
+            _forget_wav(job_id)
         log.info("job encoded as %s (%d bytes)", format, size, extra=extra)
         return {"job_id": job_id, "audio_key": key, "size_bytes": size}
     jobs.fail(job_id, message)
-    _forget_wav(job_id)
+    if format != "wav":
+        _forget_wav(job_id)
     log.warning("job failed: %s", message, extra=extra)
     raise JobFailed(message)
 
@@ -80,6 +88,15 @@ def _encode(job_id: str, fmt: str) -> int:
         encode_file(source, dest, fmt)
         storage.put_file(audio_key(job_id, fmt), dest, CONTENT_TYPES[fmt])
         return os.path.getsize(dest)
+
+
+def _exports(job_id: str, record: dict) -> dict:
+    """The finished record's `exports_made`: those recorded earlier plus the pending ones."""
+    pending = record.get("exports_pending") or []
+    if not pending:
+        return {}
+    made = make_exports(job_id, record, pending, audio_storage())
+    return {"exports_made": {**(record.get("exports_made") or {}), **made}}
 
 
 def _forget_wav(job_id: str) -> None:

@@ -14,6 +14,7 @@ from storage import StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
+from tasks.exports import plan_exports
 from tasks.jobs.metrics import record_finished
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
@@ -161,12 +162,20 @@ def _run(jobs, job_id, params, settings) -> dict:
     # task's retry render the whole piece again.
     _patiently(lambda: jobs.record_runtime(params.duration, wall_seconds))
     done = {"peaks": overview, "run_seconds": round(run_seconds, 3)}
-    if params.format == "wav":
+    unavailable, exports = plan_exports(params.exports, info)
+    if unavailable:
+        done["exports_made"] = unavailable
+    if params.format == "wav" and not exports:
         outcome = _patiently(lambda: jobs.finish(job_id, audio_key=key, size_bytes=size, **done))
     else:
-        # Compressing takes seconds of CPU: the `encode` queue does it, so this
-        # (GPU) worker takes its next job now. The job stays started meanwhile.
-        outcome = _patiently(lambda: jobs.hand_to_encoder(job_id, **done))
+        # Compressing and exports take seconds of CPU: the `encode` queue does
+        # them, so this (GPU) worker takes its next job now. The job stays
+        # started meanwhile.
+        if exports:  # a WAV job's size is known now; the encoder adds what it makes
+            done.update(exports_pending=exports, **({"size_bytes": size}
+                                                   if params.format == "wav" else {}))
+        stage = "encoding" if params.format != "wav" else "exporting"
+        outcome = _patiently(lambda: jobs.hand_to_encoder(job_id, stage, **done))
         if outcome == "ok":
             send_encode(job_id, params.format)
             key = audio_key(job_id, params.format)
@@ -174,7 +183,9 @@ def _run(jobs, job_id, params, settings) -> dict:
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
         record_finished(jobs.r, params.duration, wall_seconds, run_seconds, info.get("engine"))
-    done_as = "finished" if params.format == "wav" else f"rendered (now encoding {params.format})"
+    done_as = ("finished" if params.format == "wav" and not exports
+               else f"rendered (now encoding {params.format})" if params.format != "wav"
+               else "rendered (now making its exports)")
     log.info("job %s in %.2fs", done_as, run_seconds, extra={"job_id": job_id})
     return _result({"job_id": job_id, "audio_key": key, "duration": params.duration,
                     "seed": params.seed, "engine": info.get("engine")})

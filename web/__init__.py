@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.limits_storage_uri(),
         RATELIMIT_STORAGE_OPTIONS=limits_storage_options(settings),
         # No X-RateLimit-* headers: each costs a Redis round trip on every
-        # request; a 429 still says Retry-After (web/errors.py).
+        # request; a 429 still says Retry-After (web/errors.py). API key
+        # requests get them from web/auth.py.
         RATELIMIT_HEADERS_ENABLED=False,
     )
     app.extensions["celery"] = init_celery(settings)
@@ -106,10 +107,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     init_idempotency(app)
 
-    from web.blueprints import audio, events, generate, health, jobs, openapi, ops, page
+    from web.blueprints import (
+        audio,
+        events,
+        exports,
+        generate,
+        health,
+        jobs,
+        openapi,
+        ops,
+        page,
+    )
     from web.blueprints import webhooks as webhook_secrets
 
-    for module in (health, ops, generate, jobs, events, audio, webhook_secrets, page, openapi):
+    for module in (health, ops, generate, jobs, events, audio, exports, webhook_secrets, page,
+                   openapi):
         app.register_blueprint(module.bp)
 
     from web.cli import keys

@@ -37,10 +37,11 @@ DURATIONS = (30, 60, 120)
 DEFAULT_DURATION = 60
 # Fields that shape the delivered file, not the music: the engine never sees them.
 WEBHOOK_FIELDS = ("webhook", "webhook_events_filter")  # API key clients only (web/, tasks/webhooks)
-DELIVERY_FIELDS: tuple[str, ...] = ("format", *WEBHOOK_FIELDS)
+DELIVERY_FIELDS: tuple[str, ...] = ("format", "exports", *WEBHOOK_FIELDS)
 WEBHOOK_EVENTS = ("started", "completed")  # completed: finished, failed or canceled
 MAX_WEBHOOK_URL = 2048
 FORMATS = ("wav", "flac", "mp3", "opus")
+EXPORTS = ("midi", "stems")
 SONG_FIELDS = ("lyrics", "instrumental", "vocal_language", "bpm", "key", "time_signature")
 DEFAULT_VOCAL_LANGUAGE = "en"
 
@@ -132,6 +133,13 @@ class JobParams(BaseModel):
     format: Literal[FORMATS] = Field(  # type: ignore[valid-type]
         default="wav", description="Audio file format (wav: 16-bit PCM; opus: Ogg Opus)"
     )
+    exports: list[Literal[EXPORTS]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=len(EXPORTS),
+        description="Files made beside the audio: 'midi' (the notes played) and 'stems' "
+                    "(a zip of one FLAC per instrument group); engines that cannot make "
+                    "one report it unavailable",
+        json_schema_extra={"uniqueItems": True},
+    )
     webhook: str | None = Field(
         default=None, max_length=MAX_WEBHOOK_URL, pattern="^https?://[^\\s]+$",
         description="API keys only: an https:// URL told of this job's events (Standard Webhooks)",
@@ -172,6 +180,13 @@ class JobParams(BaseModel):
     @classmethod
     def _normal_key(cls, value):
         return None if value is None else normalize_key(value)
+
+    @field_validator("exports")
+    @classmethod
+    def _each_once(cls, value):
+        if len(set(value)) != len(value):
+            raise ValueError("must name each export at most once")
+        return value
 
     @field_validator("duration", "seed", "bpm", mode="before")
     @classmethod
@@ -214,9 +229,10 @@ class JobParams(BaseModel):
         return cls.parse({name: record[name] for name in cls.names() if name in record})
 
     def as_dict(self) -> dict:
-        """Every field as resolved; song fields not given are left out."""
+        """Every field as resolved; song fields not given and no exports are left out."""
         optional = SONG_FIELDS + WEBHOOK_FIELDS
-        return {k: v for k, v in self.model_dump().items() if k not in optional or v is not None}
+        return {k: v for k, v in self.model_dump().items()
+                if (k not in optional or v is not None) and (k != "exports" or v)}
 
     def engine_inputs(self) -> dict:
         """What the engine renders from (delivery options such as the file format excluded).
@@ -259,6 +275,7 @@ _FIELD_MESSAGES = {
     "bpm": f"bpm must be an integer from {MIN_BPM} to {MAX_BPM}",
     "time_signature": f"time_signature must be one of {', '.join(TIME_SIGNATURES)}",
     "format": f"format must be one of {', '.join(FORMATS)}",
+    "exports": f"exports must be a list of distinct names from {', '.join(EXPORTS)}",
     "webhook": f"webhook must be an https:// URL of at most {MAX_WEBHOOK_URL} characters",
     "webhook_events_filter": f"webhook_events_filter must be a list of {', '.join(WEBHOOK_EVENTS)}",
 }
