@@ -40,6 +40,11 @@ CMD ["gunicorn", "-c", "gunicorn.conf.py", "-b", "0.0.0.0:8000", "web:create_app
 FROM base AS encoder
 COPY requirements-api.txt requirements-encode.txt ./
 RUN pip install -r requirements-encode.txt
+# pedalboard's native module (the composer's effects, for exports) links
+# libatomic, which the slim base lacks: without it the import fails.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libatomic1 \
+ && rm -rf /var/lib/apt/lists/*
 COPY celeryconfig.py ./
 COPY storage/ storage/
 COPY tasks/ tasks/
@@ -51,6 +56,10 @@ CMD ["celery", "-A", "tasks", "worker", "-Q", "encode", "-n", "encode@%h", "--lo
 FROM base AS worker
 COPY requirements-api.txt requirements-encode.txt requirements.txt ./
 RUN pip install -r requirements.txt
+# pedalboard (the composer's effects) links libatomic; the slim base lacks it.
+RUN apt-get update \
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libatomic1 \
+ && rm -rf /var/lib/apt/lists/*
 COPY celeryconfig.py ./
 COPY storage/ storage/
 COPY tasks/ tasks/

@@ -144,8 +144,7 @@ def composer_job() -> None:
         check(job.get("engine") == "composer", f"job {job_id} ran on {job.get('engine')!r}")
         path = user.download(job_id, f"{WORK}/composer.wav")
         check_wav(path, 30)
-        out = subprocess.run([DOCKER, "logs", name], stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, text=True).stdout
+        out = container_logs(name)
         runs = len(re.findall(rf"music\.generate\[{job_id}\] succeeded", out))
         bad = [line for line in out.splitlines() if BAD_LINE.search(line)]
         check(runs == 1 and not bad, f"{runs} successful runs; errors: {bad[:5]}")
@@ -153,12 +152,20 @@ def composer_job() -> None:
         print(f"   composer job {job_id}: engine {job['engine']}, genre "
               f"{understood.get('genre')!r}, 30 s 48 kHz stereo WAV, one run; "
               f"{waited:.0f} s from submit (worker start-up included)")
+    except DrillError:
+        print("\n".join(container_logs(name).splitlines()[-30:]), file=sys.stderr)
+        raise
     finally:
         docker("stop", "-t", "30", name, check_rc=False)
         docker("rm", "-f", name, check_rc=False)
         # The container itself: Compose v2's `start` would wait on the service's
         # depends_on, which the Sentinel variant does not run.
         docker("start", worker)
+
+
+def container_logs(name: str) -> str:
+    return subprocess.run([DOCKER, "logs", name], stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True).stdout
 
 
 def quiet_logs() -> None:
