@@ -65,7 +65,13 @@ class ComposerEngine:
         check_inputs(prompt, duration, genre, seed, **song)
         plan = make_plan(prompt, duration, genre, **song)
         key = _piece_key(prompt, genre)
-        return _vocals(plan, _bars(plan, seed, key), seed, key)
+        return _vocals(plan, _bars(plan, seed, key), lambda name: _rng(seed, key, name))
+
+    def edit(self, request, progress=None):
+        """Extend, repaint or cover one of this engine's pieces (inference/composer/edit.py)."""
+        from inference.composer.edit import edit
+
+        return edit(request, progress or (lambda _f: None))
 
 
 def _piece_key(prompt: str, genre: str | None) -> int:
@@ -115,20 +121,23 @@ def _bars(plan: Plan, seed: int, key: int) -> list[form.Bar]:
                      plan.meter, plan.sources.get("key") == "request")
 
 
-def _vocals(plan: Plan, bars: list[form.Bar], seed: int, key: int):
+def _vocals(plan: Plan, bars: list[form.Bar], stream):
     if not plan.vocals:
         return [], np.zeros(plan.duration * SR, np.float32)
     r = plan.reading
-    notes = singer.sing(plan.sections, bars, r.mode, r.tonic, plan.language,
-                        lambda name: _rng(seed, key, name))
-    return notes, voice.render(notes, plan.duration * SR, r.tempo, plan.swing,
-                               _rng(seed, key, "voice"))
+    notes = singer.sing(plan.sections, bars, r.mode, r.tonic, plan.language, stream)
+    return notes, voice.render(notes, plan.duration * SR, r.tempo, plan.swing, stream("voice"))
 
 
-def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
+def _render(plan: Plan, seed: int, key: int, progress, *, stream=None, bars=None, notes=None,
+            fade_out: float | None = None) -> np.ndarray:
+    """Edits (inference/composer/edit.py) pass which random stream each name
+    draws from, the bars (harmony), some parts' notes and the ending's length."""
     r, st = plan.reading, plan.style
     total = plan.duration * SR
-    bars = _bars(plan, seed, key)
+    stream = stream or (lambda name: _rng(seed, key, name))
+    bars = _bars(plan, seed, key) if bars is None else bars
+    notes_of = notes or {}
     swing = plan.swing
     jitter = JITTER.get(r.genre, 0.007)
     # The mix is built in place in the output array (channels are strided views),
@@ -140,7 +149,8 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
     by_inst: dict[str, list] = {}
     roles: dict[str, list[str]] = {}
     for i, part in enumerate(plan.parts):
-        notes = _notes_for(plan, part, bars, _rng(seed, key, f"notes:{i}:{part.role}"))
+        notes = notes_of[i] if i in notes_of else _notes_for(
+            plan, part, bars, stream(f"notes:{i}:{part.role}"))
         gain = ROLE_GAIN[part.role]
         by_inst.setdefault(part.instrument, []).extend(
             (s, d, p, v * gain) for s, d, p, v in notes)
@@ -148,7 +158,7 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
     for i, (inst, notes) in enumerate(by_inst.items()):
         timbre = VOICES[inst]
         buf = render_notes(inst, notes, total, r.tempo, swing, jitter,
-                           _rng(seed, key, f"voice:{inst}"))
+                           stream(f"voice:{inst}"))
         if timbre.drive:
             effects.amp(buf, timbre.drive)
         if r.genre == "electronic" and inst != "synth lead":
@@ -165,7 +175,7 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
         del buf
         progress(0.8 * (i + 1) / steps)
     if plan.vocals:
-        _, buf = _vocals(plan, bars, seed, key)
+        _, buf = _vocals(plan, bars, stream)
         gain = mixing.gain_for(mixing.active_level_db(buf), mixing.VOICE_TARGET)
         gl, gr = effects.pan_gains(0.0)
         effects.add_scaled(left, buf, gain * gl)
@@ -174,34 +184,35 @@ def _render(plan: Plan, seed: int, key: int, progress) -> np.ndarray:
         del buf
         progress(0.8 * (len(by_inst) + 1) / steps)
     if plan.drums:
-        kit = drumkit.kit(plan.drums, _rng(seed, key, "kit"), r.tempo)
-        hits = beats.drums(bars, plan.drums, r.energy, _rng(seed, key, "groove"))
+        kit = drumkit.kit(plan.drums, stream("kit"), r.tempo)
+        hits = beats.drums(bars, plan.drums, r.energy, stream("groove"))
         g = mixing.gain_for(mixing.drum_level_db(hits, kit, r.tempo),
                             mixing.DRUM_TARGET[plan.drums])
         hits = [(b, name, v * g) for b, name, v in hits]
-        render_hits(hits, kit, r.tempo, swing, jitter * 0.6, _rng(seed, key, "drum-timing"),
+        render_hits(hits, kit, r.tempo, swing, jitter * 0.6, stream("drum-timing"),
                     left, right, send, 0.08 if plan.drums != "cinematic" else 0.3)
     progress(0.85)
     decay, wet = st.reverb
-    ir = effects.reverb_ir(decay, _rng(seed, key, "room"))
+    ir = effects.reverb_ir(decay, stream("room"))
     effects.convolve_reverb(send, ir, left, right, wet)
     del send, ir
     progress(0.92)
     if r.ambience:
         level = float(np.sqrt((np.dot(left, left) + np.dot(right, right)) / (2 * total)))
-        ambience.add_bed(r.ambience, max(level, 1e-3), _rng(seed, key, "ambience"), left, right)
-    _fades(left, right, plan.duration)
+        ambience.add_bed(r.ambience, max(level, 1e-3), stream("ambience"), left, right)
+    _fades(left, right, plan.duration, fade_out)
     master(left, right)
     progress(1.0)
     return out
 
 
-def _fades(left: np.ndarray, right: np.ndarray, duration: int) -> None:
+def _fades(left: np.ndarray, right: np.ndarray, duration: int,
+           fade_out: float | None = None) -> None:
     n_in = int(0.01 * SR)
     ramp = np.linspace(0, 1, n_in, dtype=np.float32)
     left[:n_in] *= ramp
     right[:n_in] *= ramp
-    n_out = int(min(6.0, max(0.05, 0.12 * duration)) * SR)
+    n_out = int((min(6.0, max(0.05, 0.12 * duration)) if fade_out is None else fade_out) * SR)
     fade = _release_ramp(n_out)
     left[-n_out:] *= fade
     right[-n_out:] *= fade

@@ -34,7 +34,8 @@ WORKER_FORGET_AFTER = 3600.0  # a worker silent this long is dropped from worker
 
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds",
-                "instrumental", "bpm", "size_bytes", "peaks"}
+                "instrumental", "bpm", "size_bytes", "peaks", "extend_from", "extend_by", "start",
+                "end", "strength", "segments", "snapped"}
 
 
 def utcnow() -> str:

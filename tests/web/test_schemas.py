@@ -9,7 +9,12 @@ from web.blueprints.openapi import document
 def test_request_schema_is_the_job_contract():
     schema = document()["components"]["schemas"]["GenerateRequest"]
     assert set(schema["properties"]) == set(JobParams.names())
-    assert schema["additionalProperties"] is False and schema["required"] == ["prompt"]
+    assert schema["additionalProperties"] is False
+    # a prompt unless the task inherits the source's; an edit names its source
+    rules = schema["allOf"]
+    assert {"required": ["prompt"]} in rules[1]["anyOf"]
+    assert rules[2]["then"]["required"] == ["source_job"]
+    assert schema["properties"]["task"]["enum"] == ["text2music", "extend", "repaint", "cover"]
     assert schema["properties"]["duration"]["enum"] == [30, 60, 120]
 
 
