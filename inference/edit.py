@@ -48,6 +48,7 @@ class EditResult:
     audio: np.ndarray
     segments: list[dict]
     snapped: dict = field(default_factory=dict)  # the range used, where the engine moved it
+    understood: dict | None = None  # what the engine made of the edit, where it differs
 
 
 def read_master(path: str | Path) -> np.ndarray:

@@ -174,6 +174,8 @@ def _run(jobs, job_id, params, settings, record) -> dict:
         audio = result.audio
         edited = {"segments": result.segments, **({"snapped": result.snapped}
                                                    if result.snapped else {})}
+        if result.understood:
+            edited["understood"] = result.understood
     else:
         audio = engine.generate(**inputs, progress=progress)
     audio = check_audio(audio, duration)

@@ -26,7 +26,9 @@ from dataclasses import replace
 import numpy as np
 
 from inference.base import SAMPLE_RATE as SR
+from inference.composer import form
 from inference.composer.engine import _bars, _notes_for, _piece_key, _render, _rng
+from inference.composer.master import TARGET_LUFS
 from inference.composer.parts import MELODY_RANGE
 from inference.composer.plan import Plan, make_plan
 from inference.edit import (
@@ -96,15 +98,60 @@ def _extend(req, src_plan, src_seed, src_key, fade, progress) -> EditResult:
         raise EngineError("the composer extends a piece as it was composed: leave prompt, "
                           "genre and lyrics to the source")
     total = req.duration
-    plan = _plan_of(src, total)
+    plan = _extended(src_plan, req.extend_from, total)
     new = _render(plan, src_seed, src_key, progress, fade_out=ENDING_RELEASE)
+    understood = _summary(plan, req)
     cut = req.extend_from * SR
     # Level matched on the source's last seconds before the cut, clear of its fade-out.
     fade_start = int((int(src["duration"]) - min(6.0, 0.12 * int(src["duration"]))) * SR)
     end = max(min(cut, fade_start), SR)
     gain = match_gain(req.audio, new, boundary_windows(end, end, total * SR, end))
     audio = splice(req.audio, new, cut, total * SR, fade, gain=gain)
-    return EditResult(audio, segments_for("extend", total, (req.extend_from, total)))
+    return EditResult(audio, segments_for("extend", total, (req.extend_from, total)),
+                      understood=understood)
+
+
+def _extended(source: Plan, extend_from: int, total: int) -> Plan:
+    """The source's plan (parts, tempo, key, meter) over ``total`` seconds: its
+    sections up to the cut, then the form goes on (verse and chorus in turn,
+    a chorus last) and ends with an outro."""
+    r = source.reading
+    bar = source.meter.beats * 60.0 / r.tempo
+    n_bars = form.bar_count(total, r.tempo, source.meter.beats)
+    cut = min(n_bars, math.ceil(extend_from / bar - 1e-9))
+    kept = [_trimmed(s, cut - s.start_bar) for s in source.sections if s.start_bar < cut]
+    unit = form.phrase_bars(source.style)
+    left = n_bars - cut
+    outro = left if left < 2 * unit else unit + left % unit
+    middle = (left - outro) // unit
+    last = kept[-1].kind if kept else "intro"
+    kinds = []
+    for i in range(middle):
+        # the last section before the outro is a chorus; before it they alternate
+        kinds.append("chorus" if (middle - i) % 2 == 1 else "verse")
+    if kinds and kinds[0] == last == "chorus" and middle > 1:
+        kinds[0] = "bridge"
+    sections, start = list(kept), cut
+    for kind in kinds:
+        sections.append(form.Section(kind, start, unit))
+        start += unit
+    if left:
+        sections.append(form.Section("outro", start, n_bars - start))
+    return replace(source, duration=total, sections=tuple(sections))
+
+
+def _trimmed(section: form.Section, bars: int) -> form.Section:
+    """A section cut to its first ``bars`` bars, with the sung lines that fit in them."""
+    if bars >= section.bars:
+        return section
+    fit, used = 0, 0
+    for length in section.line_bars:
+        if used + length > bars:
+            break
+        used += length
+        fit += 1
+    return replace(section, bars=bars, lines=section.lines[:fit],
+                   line_bars=section.line_bars[:fit])
 
 
 def _repaint(req, src_plan, src_seed, src_key, fade, progress) -> EditResult:
@@ -134,7 +181,8 @@ def _repaint(req, src_plan, src_seed, src_key, fade, progress) -> EditResult:
     audio = splice(req.audio, new, a, b, fade, gain=gain)
     snapped = {"start": start, "end": end}
     return EditResult(audio, segments_for("repaint", duration, (snapped["start"],
-                                                                 snapped["end"])), snapped)
+                                                                 snapped["end"])), snapped,
+                      _summary(plan, req))
 
 
 def _cover(req, src_plan, src_seed, src_key, progress) -> EditResult:
@@ -172,7 +220,15 @@ def _cover(req, src_plan, src_seed, src_key, progress) -> EditResult:
     total = duration * SR
     gain = match_gain(req.audio, new, [(0, total)])
     audio = new * np.float32(gain)
-    return EditResult(audio, segments_for("cover", duration, (0.0, float(duration))))
+    return EditResult(audio, segments_for("cover", duration, (0.0, float(duration))),
+                      understood=_summary(plan, req))
+
+
+def _summary(plan: Plan, req: EditRequest) -> dict:
+    out = plan.summary()
+    out["loudness_lufs"] = TARGET_LUFS
+    out["seed"] = int(req.inputs["seed"])
+    return out
 
 
 def _into_range(notes: list, instrument: str) -> list:
