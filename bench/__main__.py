@@ -13,6 +13,7 @@ Benchmarks (module: run(quick) -> rows):
   composer  bench_composer  the composer engine (a colleague's; "missing" if absent)
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
   formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
+  edits     bench_edits     extend/repaint/cover CPU s per audio s vs a plain render; 240 s RSS
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ BENCHES = {
     "composer": "bench.bench_composer",
     "acestep": "bench.bench_acestep",
     "formats": "bench.bench_formats",
+    "edits": "bench.bench_edits",
 }
 
 
