@@ -60,6 +60,12 @@ lint: install-dev
 
 bench: install-dev
 	@.ci/redis.sh ensure
+	@# The HTTP benches drive wrk (Debian's); without it they fall back to Python clients.
+	@command -v wrk >/dev/null || ! command -v apt-get >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; \
+	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq wrk >/dev/null; } || \
+	  echo "wrk could not be installed: HTTP benches use Python clients" >&2
 	$(BIN)/python -m bench
 
 drills: install-dev

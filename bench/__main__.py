@@ -7,7 +7,9 @@ benchmark may flush, with the four DBs after it (see bench/common.py).
 
 Benchmarks (module: run(quick) -> rows):
   queue     bench_queue     submit->started/finished vs a bare Celery round trip
+  job       bench_job       the service's own work per job, stage by stage
   api       bench_api       GET /api/jobs/{id} req/s vs GET /health
+  events    bench_events    1,000 SSE streams on one process: RSS, fan-out latency
   audio     bench_audio     /api/audio MB/s vs direct storage reads, RSS growth
   scale     bench_scale     jobs/min at 1, 2, 4 worker processes
   composer  bench_composer  the composer engine (a colleague's; "missing" if absent)
@@ -29,7 +31,9 @@ from bench import common, table
 
 BENCHES = {
     "queue": "bench.bench_queue",
+    "job": "bench.bench_job",
     "api": "bench.bench_api",
+    "events": "bench.bench_events",
     "audio": "bench.bench_audio",
     "scale": "bench.bench_scale",
     "composer": "bench.bench_composer",

@@ -1,18 +1,22 @@
-"""Audio streaming: GET /api/audio/{id} of a 120 s WAV vs reading storage directly.
+"""Audio streaming: GET /api/audio/{id} of a 120 s WAV, one API process, 8 clients.
 
 A 120 s 48 kHz stereo 16-bit WAV (23.04 MB) is stored as a finished job's
-audio, owned by a real API session. For each backend (file:// and S3 through
-a moto ThreadedMotoServer on loopback):
+audio, owned by a real API session, and served by gunicorn with ONE gevent
+worker (figures are per API process). For each backend (file:// and S3
+through a moto ThreadedMotoServer on loopback):
 
-* baseline: the same client reads the object straight from storage, best of
-  N, MB/s: `curl file:///...` of the stored file, or `curl` of the object's
-  URL on the S3 endpoint (moto does not check signatures);
-* figure: that client downloads it through gunicorn (2 gevent workers,
-  session cookie, /api/audio/{id}), best of N, MB/s;
+* figure: 8 clients download it through /api/audio/{id} at once (session
+  cookie), total MB/s over the wall time, best of N; held to a floor per
+  process: 1 GB/s from file storage (above a 5 GbE link), 600 MB/s from S3.
+  Baseline: the same 8 clients reading the object straight from storage
+  (`curl file:///...`, or `curl` of the object's URL on the S3 endpoint: moto
+  does not check signatures). A ratio to a page-cache read is no goal: no
+  HTTP server reaches a memory copy's speed, and it hid the absolute figure;
+* one client: MB/s through the API vs one direct read (info);
 
 With no `curl` on PATH both sides use a Python client (http.client/open,
 readinto a reused buffer).
-* memory: the API's peak RSS growth (sum over gunicorn master + workers,
+* memory: the API's peak RSS growth (sum over gunicorn master + worker,
   sampled every 10 ms) while 8 clients stream the file at once, against the
   RSS after a warm-up download.
 """
@@ -36,7 +40,9 @@ import requests
 
 from bench import common
 
-SPEED_GOAL = 0.8
+# Floors per API process, all CLIENTS together: file storage above a 5 GbE
+# link; S3 (moto on loopback) at what one process should pass on from it.
+FLOOR_MB_S = {"file": 1000.0, "s3": 600.0}
 RSS_GOAL_MB = 10.0
 CLIENTS = 8
 MB = 1e6
@@ -135,7 +141,7 @@ def _one_backend(label: str, repeats: int, storage_url: str, direct_url, **overr
 
     storage = open_storage(storage_url, endpoint_url=overrides.get("S3_ENDPOINT_URL"))
     jobs = job_store(get_settings())
-    with common.api(workers=2, STORAGE_URL=storage_url, **overrides) as server:
+    with common.api(workers=1, STORAGE_URL=storage_url, **overrides) as server:
         session = requests.Session()
         r = session.post(f"{server.url}/api/generate", json={"prompt": "bench", "duration": 120},
                          timeout=10)
@@ -156,14 +162,44 @@ def _one_backend(label: str, repeats: int, storage_url: str, direct_url, **overr
         _fetch(raw)
         base = size / MB / min(_fetch(raw) for _ in range(repeats))
         speed = size / MB / min(_fetch(url, cookie) for _ in range(repeats))
+        together = max(_concurrent(url, cookie, size) for _ in range(repeats))
+        together_base = max(_concurrent(raw, None, size) for _ in range(repeats))
         growth = _peak_rss_growth(server, url, cookies, size)
         storage.delete(key)
+    floor = FLOOR_MB_S[label]
     return [
-        common.row(f"audio_stream_{label} ({size / MB:.1f} MB)", speed, "MB/s", base,
-                   f">= {SPEED_GOAL}x direct storage read", speed >= SPEED_GOAL * base),
+        common.row(f"audio_stream_{label} ({size / MB:.1f} MB, {CLIENTS} clients, 1 process)",
+                   together, "MB/s", together_base,
+                   f">= {floor:g} MB/s in all (baseline: the same clients reading storage "
+                   "directly)", together >= floor),
+        common.row(f"audio_stream_{label}_one_client", speed, "MB/s", base,
+                   "info (baseline: one direct storage read)", None),
         common.row(f"audio_rss_growth_{label} ({CLIENTS} clients)", growth, "MB", None,
                    f"< {RSS_GOAL_MB:g} MB", growth < RSS_GOAL_MB),
     ]
+
+
+def _concurrent(url: str, cookie: str | None, size: int) -> float:
+    """MB/s of CLIENTS clients each fetching the whole file at once (bytes over wall time)."""
+    times: list[float] = []
+    errors: list[str] = []
+
+    def client() -> None:
+        try:
+            times.append(_fetch(url, cookie))
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=client) for _ in range(CLIENTS)]
+    began = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - began
+    if errors:
+        raise RuntimeError(f"concurrent downloads failed: {errors[:3]}")
+    return CLIENTS * size / MB / wall
 
 
 @contextlib.contextmanager

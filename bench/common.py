@@ -93,9 +93,10 @@ def worker(concurrency: int = 1, extra_args: tuple[str, ...] = (), **overrides: 
 
 
 @contextlib.contextmanager
-def api(workers: int = 2, **overrides: str):
+def api(workers: int = 2, app: str = "web:create_app()", **overrides: str):
     name = _name("api")
-    server = ApiServer(env(**overrides), SCRATCH / f"{name}.log", workers=workers).start()
+    server = ApiServer(env(**overrides), SCRATCH / f"{name}.log", workers=workers,
+                       app=app).start()
     try:
         yield server
     finally:

@@ -48,7 +48,11 @@ def peaks(audio: np.ndarray, count: int = PEAKS) -> list[int]:
     """Max |sample| over both channels of `count` equal slices, as integers 0-100."""
     if audio.ndim != 2 or len(audio) == 0:
         raise ValueError(f"`audio` must have shape (frames, channels), got {audio.shape}")
-    loudest = np.abs(audio).max(axis=1)
+    # Channel by channel: a row-wise max over (frames, 2) walks rows of two
+    # and costs ~40x more than element-wise maxima of whole columns.
+    loudest = np.abs(audio[:, 0])
+    for channel in range(1, audio.shape[1]):
+        np.maximum(loudest, np.abs(audio[:, channel]), out=loudest)
     bounds = np.linspace(0, len(loudest), count + 1).astype(np.int64)[:-1]
     # Shorter than `count` frames: slices repeat a frame rather than come out empty.
     bounds = np.minimum(bounds, len(loudest) - 1)

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 CHUNK_SIZE = 256 * 1024
 # File extension -> media type of each stored audio format.
@@ -47,6 +47,16 @@ def check_key(key: str) -> str:
 
 class Storage(Protocol):
     def put_file(self, key: str, path: Path, content_type: str = "audio/wav") -> None: ...
+
+    def put_stream(
+        self, key: str, write: Callable[[BinaryIO], None], content_type: str = "audio/wav"
+    ) -> int:
+        """Store what `write(file)` writes (all or nothing); returns its size in bytes.
+
+        The caller's bytes go straight to where they are kept (the file store's
+        own temporary), with no staging file of the caller's to copy from.
+        """
+        ...
 
     def stat(self, key: str) -> ObjectInfo: ...
 

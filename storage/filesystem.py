@@ -5,9 +5,10 @@ import os
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import BinaryIO
 
 from storage.base import CHUNK_SIZE, ObjectInfo, ObjectNotFound, StorageError, check_key
 
@@ -33,21 +34,33 @@ class FileStorage:
         return self.root / check_key(key)
 
     def put_file(self, key: str, path: Path, content_type: str = "audio/wav") -> None:
+        try:
+            src = open(path, "rb")
+        except OSError as exc:
+            raise StorageError(f"could not read {path}: {exc.strerror or exc}") from exc
+        with src:
+            self.put_stream(key, lambda out: shutil.copyfileobj(src, out, CHUNK_SIZE), content_type)
+
+    def put_stream(
+        self, key: str, write: Callable[[BinaryIO], None], content_type: str = "audio/wav"
+    ) -> int:
         dest = self._path(key)
         tmp = None
         try:
             dest.parent.mkdir(parents=True, exist_ok=True)
-            # Copy beside the destination, then rename: readers never see half a
-            # file. fsync before the rename (and the folder after) so a crash
-            # cannot leave a complete-looking name over missing data.
+            # Written beside the destination, then renamed: readers never see
+            # half a file. fsync before the rename (and the folder after) so a
+            # crash cannot leave a complete-looking name over missing data.
             fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=TEMP_PREFIX)
-            with os.fdopen(fd, "wb") as out, open(path, "rb") as src:
-                shutil.copyfileobj(src, out, CHUNK_SIZE)
+            with os.fdopen(fd, "wb") as out:
+                write(out)
                 out.flush()
+                size = out.tell()
                 os.fsync(out.fileno())
             os.replace(tmp, dest)
             tmp = None
             _fsync_dir(dest.parent)
+            return size
         except OSError as exc:
             raise StorageError(f"could not write {key}: {exc.strerror or exc}") from exc
         finally:

@@ -1,7 +1,9 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -12,6 +14,7 @@ from storage.base import CHUNK_SIZE, ObjectInfo, ObjectNotFound, StorageError, c
 
 # 120 s of 48 kHz stereo 16-bit is 23 MB: parts of 8 MB upload in parallel.
 _TRANSFER = TransferConfig(multipart_threshold=8 * 1024 * 1024, multipart_chunksize=8 * 1024 * 1024)
+_SPOOL_BYTES = 24 * 1024 * 1024
 _MISSING = {"404", "NoSuchKey", "NotFound"}
 # (connect s, per-read s, attempts). Patient for uploads and the purge; fail-fast
 # for a caller that has someone waiting (a download answers 503 within ~5 s).
@@ -68,6 +71,27 @@ class S3Storage:
             ExtraArgs={"ContentType": content_type},
             Config=_TRANSFER,
         )
+
+    def put_stream(
+        self, key: str, write: Callable[[BinaryIO], None], content_type: str = "audio/wav"
+    ) -> int:
+        # Staged in memory up to a 120 s WAV's size (a disk file past it): the
+        # managed transfer needs the whole object's length to pick multipart.
+        name = self._name(key)
+        with tempfile.SpooledTemporaryFile(max_size=_SPOOL_BYTES) as body:
+            write(body)
+            size = body.tell()
+            body.seek(0)
+            self._call(
+                key,
+                self.client.upload_fileobj,
+                body,
+                self.bucket,
+                name,
+                ExtraArgs={"ContentType": content_type},
+                Config=_TRANSFER,
+            )
+        return size
 
     def stat(self, key: str) -> ObjectInfo:
         head = self._call(key, self.client.head_object, Bucket=self.bucket, Key=self._name(key))

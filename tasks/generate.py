@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import tempfile
 import time
+from pathlib import Path
 
 import redis
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
@@ -230,14 +230,11 @@ def _edit(jobs, engine, params, inputs, record, progress, settings):
         audio = as_written(engine.generate(**src_inputs))
     else:
         storage = audio_storage()
-        fd, tmp = tempfile.mkstemp(suffix=".audio")
-        os.close(fd)
-        try:
-            _with_backoff(lambda: storage.download(source["master"], tmp), (StorageError,),
+        with tempfile.TemporaryDirectory(prefix="master-") as folder:
+            path = Path(folder, "master")
+            _with_backoff(lambda: storage.download(source["master"], path), (StorageError,),
                           settings.storage_retries + 1, 0.5, "master download")
-            audio = read_master(tmp)
-        finally:
-            os.unlink(tmp)
+            audio = read_master(path)
     request = EditRequest(
         task=params.task, audio=audio, inputs=inputs, source=src_inputs,
         extend_from=record.get("extend_from"), start=params.start, end=params.end,
@@ -264,20 +261,16 @@ def _patiently(call, attempts: int = 6, delay: float = 0.5):
 
 
 def _store(audio, sample_rate: int, key: str, retries: int) -> int:
-    """Upload the audio as 16-bit WAV; returns its size in bytes."""
+    """Store the audio as 16-bit WAV; returns its size in bytes."""
     from inference.wav import write_wav  # numpy: see _run
 
     storage = audio_storage()
-    fd, tmp = tempfile.mkstemp(suffix=".wav")
-    os.close(fd)
-    try:
-        write_wav(tmp, audio, sample_rate)
-        # Retried in-process: re-running the task would render the piece again.
-        _with_backoff(lambda: storage.put_file(key, tmp), (StorageError,), retries + 1, 0.5,
-                      "upload")
-        return os.path.getsize(tmp)
-    finally:
-        os.unlink(tmp)
+    # Encoded straight into storage: no temporary WAV of our own to copy from.
+    # Retried in-process: re-running the task would render the piece again.
+    return _with_backoff(
+        lambda: storage.put_stream(key, lambda out: write_wav(out, audio, sample_rate)),
+        (StorageError,), retries + 1, 0.5, "upload",
+    )
 
 
 def _result(record: dict) -> dict:

@@ -18,7 +18,8 @@ from tasks.config.redis_clients import redis_for
 from tasks.config.services import audio_storage, job_store, record_ttl_seconds
 from tasks.config.settings import Settings
 from web.errors import register_error_handlers
-from web.extensions import cors, limiter, session
+from web.extensions import READ_SCOPE, cors, limiter, read_key, read_limiter, session
+from web.poll import JobPoll
 from web.sessions import ApiOnlySessions
 from web.stream_slots import StreamSlots
 
@@ -60,8 +61,9 @@ def create_app(settings: Settings | None = None) -> Flask:
             settings.redis_url_for("limits"), max_connections=100, timeout=5,
             socket_connect_timeout=2, socket_timeout=2,
         )},
-        RATELIMIT_HEADERS_ENABLED=True,
-        RATELIMIT_STRATEGY="moving-window",
+        # No X-RateLimit-* headers: each costs a Redis round trip on every
+        # request; a 429 still says Retry-After (web/errors.py).
+        RATELIMIT_HEADERS_ENABLED=False,
     )
     app.extensions["celery"] = init_celery(settings)
     app.extensions["jobs"] = job_store(settings)
@@ -77,6 +79,10 @@ def create_app(settings: Settings | None = None) -> Flask:
     session.init_app(app)
     app.session_interface = ApiOnlySessions(app.session_interface)
     limiter.init_app(app)
+    read_limiter.init_app(app)
+    app.extensions["job_poll"] = JobPoll(
+        app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
+    )
     cors.init_app(
         app,
         resources={r"/api/*": {"origins": list(settings.cors_origins)}},

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, current_app, jsonify
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 log = logging.getLogger("web.errors")
@@ -24,6 +25,11 @@ class ApiError(Exception):
         self.status = status
         self.detail = detail
         self.headers = headers or {}
+
+
+def rate_limited(description: str) -> str:
+    """The detail of every 429 from a rate limit."""
+    return f"Rate limit exceeded ({description}). Please wait before retrying."
 
 
 def error_response(status: int, detail: str, headers: dict | None = None):
@@ -47,6 +53,19 @@ def _is_redis_outage(exc: BaseException | None) -> bool:
     return False
 
 
+def _retry_after() -> int:
+    """Seconds until the breached limit lets this client in again.
+
+    Limiters run without X-RateLimit-* headers (each costs a Redis round trip
+    on every request): the window is read only here, for the rare 429.
+    """
+    for extension in current_app.extensions.get("limiter", ()):
+        limit = extension.current_limit
+        if limit is not None and limit.breached:
+            return max(1, int(limit.reset_at - time.time()))
+    return 60
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):
@@ -54,11 +73,13 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
+        headers = {}
         if exc.code == 429:
-            detail = f"Rate limit exceeded ({exc.description}). Please wait before retrying."
+            detail = rate_limited(exc.description)
+            headers["Retry-After"] = str(_retry_after())
         else:
             detail = _DETAILS.get(exc.code) or exc.description or exc.name
-        response = error_response(exc.code or 500, detail)
+        response = error_response(exc.code or 500, detail, headers)
         if exc.code == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response

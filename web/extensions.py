@@ -11,12 +11,24 @@ session = Session()
 cors = CORS()
 # The default key is the client's network (web.identity.client_key): a limit
 # keyed on the session would create one just to count the request.
-limiter = Limiter(key_func=client_key)
+# Submit limits: a moving window, so "5/minute" holds over any 60 s.
+limiter = Limiter(key_func=client_key, strategy="moving-window")
 
 # Every read route (job status, list, events, audio, cancel, the page) draws on
-# one per-IP allowance, RATE_LIMIT_READ_IP.
-read_limit = limiter.shared_limit(
-    lambda: current_app.config["SETTINGS"].rate_limit_read_ip,
-    scope="read",
-    key_func=lambda: "read:" + client_key(),
-)
+# one per-IP allowance, RATE_LIMIT_READ_IP. A fixed window costs one counter
+# update per read (a moving window: a list scan and a second script); what it
+# changes at the window's edge is in README (Security and reliability limits).
+# The status poll counts on the same keys in its own script (web/poll.py).
+read_limiter = Limiter(key_func=client_key, strategy="fixed-window")
+READ_SCOPE = "read"
+
+
+def read_key() -> str:
+    return "read:" + client_key()
+
+
+def read_limit_value() -> str:
+    return current_app.config["SETTINGS"].rate_limit_read_ip
+
+
+read_limit = read_limiter.shared_limit(read_limit_value, scope=READ_SCOPE, key_func=read_key)

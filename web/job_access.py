@@ -32,10 +32,17 @@ def check_job_id(job_id: str) -> None:
         raise ApiError(404, "Job not found")
 
 
-def owned_job(job_id: str) -> dict:
-    """The job if it exists and belongs to this session: else 404 or 403."""
+_UNREAD = object()
+
+
+def owned_job(job_id: str, record: dict | None = _UNREAD) -> dict:
+    """The job if it exists and belongs to this session: else 404 or 403.
+
+    `record`: the job's record when the caller has read it already (None: gone).
+    """
     check_job_id(job_id)
-    record = jobs().get(job_id)
+    if record is _UNREAD:
+        record = jobs().get(job_id)
     if record is None:
         raise ApiError(404, "Job not found")
     # No session (or one Redis does not know) owns nothing; none is created here.

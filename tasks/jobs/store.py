@@ -65,6 +65,10 @@ def client_key(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+def _mean(values: list) -> float | None:
+    return sum(float(v) for v in values) / len(values) if values else None
+
+
 class TooManyActiveJobs(Exception):
     """The owner or client already has its maximum of queued + started jobs."""
 
@@ -103,10 +107,14 @@ end
 """
 
 # Creation with the caps checked in the same script: no concurrent submit can
-# slip past them. Members whose record is gone or ended are pruned first (a
-# record that expired while active must not hold a slot forever).
+# slip past them. Members whose record is gone or ended are pruned (a record
+# that expired while active must not hold a slot forever), but only when the
+# set is at its cap: below it, pruning cannot change the answer, and a scan
+# per submit would cost O(active jobs).
 _CREATE = _LUA_HELPERS + """
-local function active(set)
+local function active(set, cap)
+  local n = redis.call('SCARD', set)
+  if n < cap then return n end
   for _, id in ipairs(redis.call('SMEMBERS', set)) do
     local st = redis.call('HGET', 'job:' .. id, 'status')
     if st ~= 'queued' and st ~= 'started' then redis.call('SREM', set, id) end
@@ -117,11 +125,11 @@ local job_key, owner_index, queue, totals, owner_set, client_set, channel = unpa
 local job_id, score, ttl, max_owner, max_client, queued, event =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
 local n_owner = redis.call('SCARD', owner_set)
-if max_owner > 0 then n_owner = active(owner_set) end
+if max_owner > 0 then n_owner = active(owner_set, max_owner) end
 if max_owner > 0 and n_owner >= max_owner then return {'owner', n_owner, 0, -1} end
 local n_client = 0
 if client_set ~= owner_set then
-  n_client = max_client > 0 and active(client_set) or redis.call('SCARD', client_set)
+  n_client = max_client > 0 and active(client_set, max_client) or redis.call('SCARD', client_set)
   if max_client > 0 and n_client >= max_client then return {'client', n_client, n_owner, -1} end
 end
 for i = 8, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
@@ -325,13 +333,25 @@ class JobStore:
             pipe.hgetall(_job_key(job_id))
             pipe.zrank(_QUEUE_KEY, job_id)
         replies = pipe.execute()
-        records = []
-        for raw, rank in zip(replies[::2], replies[1::2], strict=True):
-            record = self._decode(raw) if raw else None
-            if record is not None and record.get("status") == Status.QUEUED:
-                record["queue_position"] = None if rank is None else rank + 1
-            records.append(record)
-        return records
+        return [self.record_from(raw, rank)
+                for raw, rank in zip(replies[::2], replies[1::2], strict=True)]
+
+    @staticmethod
+    def keys_for(job_id: str) -> tuple[str, str]:
+        """(record key, queue key) of a job: for scripts that read a record elsewhere."""
+        return _job_key(job_id), _QUEUE_KEY
+
+    @classmethod
+    def record_from(cls, raw: dict | list | None, rank: int | None) -> dict | None:
+        """A record from HGETALL's reply (a dict, or a script's flat list) and its ZRANK."""
+        if not raw:
+            return None
+        if isinstance(raw, list):
+            raw = dict(zip(raw[::2], raw[1::2], strict=True))
+        record = cls._decode(raw)
+        if record.get("status") == Status.QUEUED:
+            record["queue_position"] = None if rank is None else rank + 1
+        return record
 
     def update(self, job_id: str, **fields) -> None:
         self.r.hset(_job_key(job_id), mapping=self._encode(fields))
@@ -451,23 +471,27 @@ class JobStore:
         rank = self.r.zrank(_QUEUE_KEY, job_id)
         return None if rank is None else rank + 1
 
-    def queue_totals(self, job_id: str | None = None) -> dict:
+    def queue_totals(self, job_id: str | None = None, runtimes: tuple[int, ...] = ()) -> dict:
         """Running totals for estimates, in one round trip, without reading the queue.
 
         {"durations": {duration: queued count}, "depth": queued jobs,
-         "rank": this job's 0-based place or None, "workers": live workers}
+         "rank": this job's 0-based place or None, "workers": live workers,
+         "runtimes": {duration: mean_runtime()} for each of `runtimes`}
         """
         pipe = self.r.pipeline(transaction=False)
         pipe.hgetall(_QUEUED_DURATIONS_KEY)
         pipe.zcard(_QUEUE_KEY)
         pipe.zrank(_QUEUE_KEY, job_id or "")
         pipe.zcount(_WORKERS_KEY, time.time() - HEARTBEAT_WINDOW, "+inf")
-        durations, depth, rank, workers = pipe.execute()
+        for duration in runtimes:
+            pipe.lrange(_RUNTIME_KEY.format(duration=duration), 0, -1)
+        durations, depth, rank, workers, *history = pipe.execute()
         return {
             "durations": {int(d): int(n) for d, n in durations.items() if int(n) > 0},
             "depth": int(depth),
             "rank": None if job_id is None else rank,
             "workers": int(workers),
+            "runtimes": {d: _mean(h) for d, h in zip(runtimes, history, strict=True)},
         }
 
     def queue_depth(self) -> int:
@@ -489,8 +513,7 @@ class JobStore:
         pipe.execute()
 
     def mean_runtime(self, duration: int) -> float | None:
-        values = self.r.lrange(_RUNTIME_KEY.format(duration=duration), 0, -1)
-        return sum(float(v) for v in values) / len(values) if values else None
+        return _mean(self.r.lrange(_RUNTIME_KEY.format(duration=duration), 0, -1))
 
     def heartbeat(self, hostname: str) -> None:
         """Record this worker as live and forget workers silent for WORKER_FORGET_AFTER."""

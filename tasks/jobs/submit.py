@@ -9,7 +9,7 @@ from inference.contract import resolve_seed
 from tasks.app import app
 from tasks.config.settings import Settings
 from tasks.jobs.edits import Edit
-from tasks.jobs.params import JobParams
+from tasks.jobs.params import DURATIONS, JobParams
 from tasks.jobs.store import JobStore, TooManyActiveJobs
 from tasks.jobs.store import client_key as store_client_key
 
@@ -98,8 +98,9 @@ def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None 
     )
 
 
-def _runtime(jobs: JobStore, settings: Settings, duration: int) -> float:
-    mean = jobs.mean_runtime(duration)
+def _runtime(jobs: JobStore, settings: Settings, duration: int,
+             means: dict[int, float | None] | None = None) -> float:
+    mean = means[duration] if means and duration in means else jobs.mean_runtime(duration)
     return mean if mean is not None else duration * settings.default_seconds_per_audio_second
 
 
@@ -132,10 +133,11 @@ def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: in
     queue ahead of this job. Run times are the recent mean per duration, or
     the configured seconds-per-audio-second before there is any history.
     """
-    totals = jobs.queue_totals(job_id)
+    # Every duration's mean run time comes in the same round trip as the totals.
+    totals = jobs.queue_totals(job_id, runtimes=DURATIONS)
 
     def runtime(d: int) -> float:
-        return _runtime(jobs, settings, d)
+        return _runtime(jobs, settings, d, totals["runtimes"])
 
     work = sum(count * runtime(d) for d, count in totals["durations"].items())
     rank, depth = totals["rank"], totals["depth"]

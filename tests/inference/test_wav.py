@@ -27,3 +27,17 @@ def test_header_length_and_samples(tmp_path):
 def test_refuses_mono(tmp_path):
     with pytest.raises(ValueError, match="shape"):
         write_wav(tmp_path / "m.wav", np.zeros((10, 1), dtype=np.float32))
+
+
+def test_writes_to_an_open_file_the_same_bytes_as_to_a_path(tmp_path):
+    import io
+
+    from inference.wav import wav_size
+
+    audio = np.random.default_rng(1).uniform(-1.2, 1.2, (48_000 * 5 + 3, 2)).astype(np.float32)
+    write_wav(tmp_path / "a.wav", audio)
+    buffer = io.BytesIO()
+    write_wav(buffer, audio)
+    assert not buffer.closed
+    assert buffer.getvalue() == (tmp_path / "a.wav").read_bytes()
+    assert len(buffer.getvalue()) == wav_size(len(audio))

@@ -148,3 +148,24 @@ def test_large_upload_uses_multipart(tmp_path, monkeypatch):
         store.put_file(audio_key("bigjob12"), big)
         assert calls == ["audio/bigjob12.wav"]
         assert store.stat(audio_key("bigjob12")).size == 20 * 1024 * 1024
+
+
+def test_put_stream_stores_what_the_writer_writes(storage):
+    key = audio_key("stream123")
+    size = storage.put_stream(key, lambda out: (out.write(PAYLOAD[:1000]), out.write(PAYLOAD)))
+    assert size == 1000 + len(PAYLOAD)
+    assert b"".join(storage.iter_range(key)) == PAYLOAD[:1000] + PAYLOAD
+
+
+def test_a_writer_that_fails_stores_nothing(storage):
+    key = audio_key("stream123")
+
+    def broken(out):
+        out.write(PAYLOAD)
+        raise RuntimeError("encoder crashed")
+
+    with pytest.raises(RuntimeError, match="encoder crashed"):
+        storage.put_stream(key, broken)
+    with pytest.raises(ObjectNotFound):
+        storage.stat(key)
+    assert list(storage.list()) == []

@@ -88,9 +88,11 @@ class Worker:
 
 
 class ApiServer:
-    """gunicorn serving `web:create_app()` on a free loopback port."""
+    """gunicorn serving `web:create_app()` (or another app) on a free loopback port."""
 
-    def __init__(self, env: dict, log_path: Path, workers: int = 2):
+    def __init__(self, env: dict, log_path: Path, workers: int = 2,
+                 app: str = "web:create_app()"):
+        self.app = app
         self.env = env
         self.log_path = log_path
         self.workers = workers
@@ -100,7 +102,7 @@ class ApiServer:
     def start(self) -> ApiServer:
         self.log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [str(BIN / "gunicorn"), "web:create_app()", "-c", "gunicorn.conf.py",
+            [str(BIN / "gunicorn"), self.app, "-c", "gunicorn.conf.py",
              "-b", f"127.0.0.1:{self.port}", "-w", str(self.workers)],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -14,12 +14,12 @@ def test_404_405_are_json(client):
 
 
 def test_unexpected_exception_is_a_json_500_without_traceback(app, client, monkeypatch):
-    from tasks.jobs.store import JobStore
+    from web.poll import JobPoll  # the status route's lookup (limit + record)
 
     def boom(self, job_id, **_):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(JobStore, "get", boom)
+    monkeypatch.setattr(JobPoll, "get", boom)
     r = client.get("/api/jobs/abcdefgh1234")
     assert r.status_code == 500
     assert r.get_json() == {"detail": "Internal server error"}
@@ -30,12 +30,12 @@ def test_unexpected_exception_is_a_json_500_without_traceback(app, client, monke
 def test_redis_outage_is_503(client, monkeypatch, exc_name):
     import redis
 
-    from tasks.jobs.store import JobStore
+    from web.poll import JobPoll
 
     def down(self, job_id, **_):
         raise getattr(redis, exc_name)("redis down")
 
-    monkeypatch.setattr(JobStore, "get", down)
+    monkeypatch.setattr(JobPoll, "get", down)
     r = client.get("/api/jobs/abcdefgh1234")
     assert r.status_code == 503
     assert "unavailable" in r.get_json()["detail"]

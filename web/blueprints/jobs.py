@@ -7,6 +7,7 @@ from web.errors import ApiError
 from web.extensions import read_limit
 from web.identity import existing_owner
 from web.job_access import jobs, owned_job, public_job
+from web.poll import job_poll
 
 bp = Blueprint("jobs", __name__)
 log = logging.getLogger("web.jobs")
@@ -30,9 +31,9 @@ def list_jobs():
 
 
 @bp.get("/api/jobs/<job_id>")
-@read_limit
 def get_job(job_id: str):
-    return jsonify(public_job(owned_job(job_id)))
+    # Read-limited like every read, in the same round trip as the record (web/poll.py).
+    return jsonify(public_job(owned_job(job_id, job_poll().get(job_id))))
 
 
 @bp.delete("/api/jobs/<job_id>")

@@ -1,0 +1,76 @@
+"""GET /api/jobs/{id}: the read allowance and the record in one Redis round trip."""
+
+from __future__ import annotations
+
+import pytest
+import redis
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """Every command (or pipeline) this process sends to Redis, by first word."""
+    calls: list[str] = []
+    original = redis.connection.Connection.send_packed_command
+
+    def spy(self, command, check_health=True):
+        first = command if isinstance(command, bytes | bytearray) else b"".join(
+            bytes(part) for part in command)
+        calls.append(first.split(b"\r\n")[2].decode().upper() if first.startswith(b"*") else "?")
+        return original(self, command, check_health)
+
+    monkeypatch.setattr(redis.connection.Connection, "send_packed_command", spy)
+    return calls
+
+
+def test_a_poll_is_one_round_trip_and_writes_no_session(app, no_worker, sent, settings):
+    owner = app.test_client()
+    job_id = owner.post("/api/generate", json={"prompt": "x"}).get_json()["job_id"]
+    sessions = redis.Redis.from_url(settings.redis_url_for("sessions"))
+    (key,) = sessions.keys("session:*")
+    stored = sessions.get(key)
+    assert owner.get(f"/api/jobs/{job_id}").status_code == 200  # session now cached
+    sent.clear()
+    r = owner.get(f"/api/jobs/{job_id}")
+    assert r.status_code == 200 and r.get_json()["queue_position"] == 1
+    assert sent == ["EVALSHA"]
+    assert not r.headers.getlist("Set-Cookie")
+    assert sessions.get(key) == stored
+
+
+def test_the_allowance_is_shared_with_other_reads_across_processes(make_settings, no_worker):
+    from web import create_app
+
+    settings = make_settings(rate_limit_read_ip="6/minute")
+    first, second = create_app(settings), create_app(settings)  # two API processes
+    owner = first.test_client()
+    job_id = owner.post("/api/generate", json={"prompt": "x"}).get_json()["job_id"]
+    cookie = owner.get_cookie("session_id").value
+    other = second.test_client()
+    other.set_cookie("session_id", cookie)
+    codes = [
+        owner.get(f"/api/jobs/{job_id}").status_code,
+        other.get(f"/api/jobs/{job_id}").status_code,
+        owner.get("/api/jobs").status_code,
+        other.get("/api/jobs").status_code,
+        owner.get("/api/jobs/not-a-job").status_code,  # malformed ids count too
+        other.get(f"/api/jobs/{job_id}").status_code,
+    ]
+    assert codes == [200, 200, 200, 200, 404, 200]
+    poll, listing = other.get(f"/api/jobs/{job_id}"), owner.get("/api/jobs")
+    for r in (poll, listing):
+        assert r.status_code == 429
+        assert r.get_json()["detail"] == (
+            "Rate limit exceeded (6 per 1 minute). Please wait before retrying."
+        )
+        assert 0 < int(r.headers["Retry-After"]) <= 60
+
+
+def test_a_limited_poll_reads_no_record(make_settings, no_worker, sent):
+    from web import create_app
+
+    app = create_app(make_settings(rate_limit_read_ip="1/minute"))
+    owner = app.test_client()
+    job_id = owner.post("/api/generate", json={"prompt": "x"}).get_json()["job_id"]
+    assert owner.get(f"/api/jobs/{job_id}").status_code == 200
+    r = owner.get(f"/api/jobs/{job_id}")
+    assert r.status_code == 429 and "job_id" not in r.get_json()

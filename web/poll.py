@@ -1,0 +1,72 @@
+"""A job-status poll in one Redis round trip (web/lua/poll.lua).
+
+Browsers poll job status every few seconds, so this read is the API's
+hottest route. Through the read limiter's decorator it would cost a limiter
+round trip before the record's own; here one script counts the caller's read
+allowance on the very keys Flask-Limiter's read limiter uses (same
+fixed-window strategy, so the allowance stays shared and exact with every
+other read route) and returns the record with its queue rank.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+from flask import current_app
+from flask_limiter import Limiter
+from limits import parse_many
+
+from tasks.jobs.store import JOB_ID_RE, JobStore
+from web.errors import ApiError, rate_limited
+
+_SCRIPT = (Path(__file__).parent / "lua" / "poll.lua").read_text()
+
+
+def _db(client) -> int:
+    return int(client.connection_pool.connection_kwargs.get("db") or 0)
+
+
+class JobPoll:
+    def __init__(self, jobs: JobStore, read_limiter: Limiter, limit_value: str, scope: str,
+                 key_func) -> None:
+        self.jobs = jobs
+        self.limiter = read_limiter
+        self.scope, self.key_func = scope, key_func
+        # Flask-Limiter evaluates a route's limits in this order and stops at the first breach.
+        self.items = sorted(parse_many(limit_value))
+        self._script = jobs.r.register_script(_SCRIPT)
+        self._dbs = (_db(read_limiter.storage.get_connection()), _db(jobs.r))
+
+    def _counter_keys(self) -> list[str]:
+        args = [self.key_func(), self.scope]
+        prefix = self.limiter._key_prefix  # RATELIMIT_KEY_PREFIX, as the extension applies it
+        if prefix:
+            args = [prefix, *args]
+        storage = self.limiter.storage
+        return [storage.prefixed_key(item.key_for(*args)) for item in self.items]
+
+    def get(self, job_id: str) -> dict | None:
+        """The record (None: no such job), after taking one read from the allowance.
+
+        Raises ApiError(429) past the allowance, like the read limiter would.
+        """
+        valid = bool(JOB_ID_RE.match(job_id))
+        job_key, queue = self.jobs.keys_for(job_id if valid else "-")
+        limited = self.limiter.enabled
+        counters = self._counter_keys() if limited else []
+        args = [job_id if valid else "", *self._dbs]
+        for item in self.items if limited else ():
+            args += [item.amount, item.get_expiry()]
+        breached, _count, ttl_ms, raw, rank = self._script(
+            keys=[job_key, queue, *counters], args=args
+        )
+        if breached:
+            item = self.items[breached - 1]
+            retry = max(1, math.ceil(max(int(ttl_ms), 0) / 1000))
+            raise ApiError(429, rate_limited(str(item)), {"Retry-After": str(retry)})
+        return self.jobs.record_from(raw, rank)
+
+
+def job_poll() -> JobPoll:
+    return current_app.extensions["job_poll"]
