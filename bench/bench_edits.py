@@ -22,9 +22,6 @@ Rows (``run()`` returns them as dicts: name, figure, unit, baseline, ratio, goal
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -33,17 +30,12 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import table  # noqa: E402
+from bench.bench_composer import PINNED_PROLOGUE, run_pinned  # noqa: E402
 
 GOAL_RATIO = 1.1
 GOAL_MB = 2048.0
 
-_CHILD = r"""
-import json, os, sys, time
-def peak_mb():
-    with open("/proc/self/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
-cpus = sorted(os.sched_getaffinity(0))
-os.sched_setaffinity(0, {cpus[-1]})
+_CHILD = PINNED_PROLOGUE + r"""
 engine_name, task, source_s, result_s = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
 from inference.edit import EditRequest, as_written
 if engine_name == "composer":
@@ -82,12 +74,7 @@ print(json.dumps({"cpu": cpu, "rss_mb": peak_mb()}))
 
 
 def _measure(engine: str, task: str, source_s: int, result_s: int, model: str = "") -> dict:
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-           "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
-    proc = subprocess.run(
-        [sys.executable, "-c", _CHILD, engine, task, str(source_s), str(result_s), model],
-        env=env, cwd=ROOT, capture_output=True, text=True, timeout=1800, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    return run_pinned(_CHILD, engine, task, str(source_s), str(result_s), model, timeout=1800)
 
 
 def _row(name, figure, unit, baseline, goal, ok) -> dict:
