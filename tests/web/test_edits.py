@@ -241,3 +241,28 @@ def test_a_plain_job_is_as_before(client, jobs, no_worker):
     assert "task" not in record and "segments" not in record
     view = client.get(f"/api/jobs/{job_id}").get_json()
     assert view["task"] == "text2music" and "segments" not in view
+
+
+def test_time_limits_scale_with_the_results_length(client, jobs, no_worker, settings):
+    import json
+
+    import redis
+
+    source = _source(jobs, _owner(client, jobs), duration=120, engine="acestep",
+                     model="tiny")
+    r = client.post("/api/generate", json={"task": "extend", "source_job": source,
+                                           "extend_from": 100, "extend_by": 60})
+    job_id = r.get_json()["job_id"]
+    broker = redis.Redis.from_url(settings.redis_url_for("broker"))
+    limits = None
+    for key in broker.scan_iter("music*"):
+        if broker.type(key) != b"list":
+            continue
+        for raw in broker.lrange(key, 0, -1):
+            message = json.loads(raw)
+            if message["headers"]["id"] == job_id:
+                limits = message["headers"]["timelimit"]
+                # the message holds the edit's fields, not a duration
+                assert "duration" not in message["headers"]["kwargsrepr"]
+    assert limits == [settings.time_limits(160)[1], settings.time_limits(160)[0]]
+    assert jobs.get(job_id)["duration"] == 160
