@@ -16,6 +16,8 @@ from inference.contract import resolve_seed
 from tasks.jobs.params import (
     FRAME_FIELDS,
     MAX_EDIT_DURATION,
+    MAX_REPAINT,
+    MIN_REPAINT,
     SONG_FIELDS,
     InvalidParams,
     JobParams,
@@ -126,6 +128,9 @@ def resolve(jobs: JobStore, params: JobParams, owner: str | None) -> Edit:
         segments = [segment(0, start, "kept"), segment(start, result, "new")]
         length = result
     elif params.task == "repaint":
+        if not MIN_REPAINT <= params.end - params.start <= MAX_REPAINT:
+            raise InvalidParams(f"repaint: end - start must be {MIN_REPAINT} to {MAX_REPAINT} "
+                                f"seconds (got {params.end - params.start:g})")
         if params.end > length:
             raise InvalidParams(f"start and end must lie inside the source (0 to {length} s)")
         segments = [s for s in (segment(0, params.start, "kept"),

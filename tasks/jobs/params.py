@@ -105,15 +105,31 @@ _NOT_SUNG_INSTRUMENTAL = {"not": {
 
 
 _EDITS = [t for t in TASKS if t != "text2music"]
+_NULL = {"type": "null"}
+
+
+def _when(*tasks: str) -> dict:
+    return {"required": ["task"], "properties": {"task": {"enum": list(tasks)}}}
+
+
+# The task rules JSON Schema can state (the validator below is the same rules);
+# what needs the source (a range inside it, the result's length, end - start)
+# is checked once the source is known (tasks/jobs/edits.py), after its 404/403.
 _TASK_RULES = {"allOf": [
     _NOT_SUNG_INSTRUMENTAL,
     # A prompt, unless the task is one that inherits the source's.
-    {"anyOf": [{"required": ["prompt"]},
-               {"required": ["task"], "properties": {"task": {"enum": ["extend", "repaint"]}}}]},
-    {"if": {"required": ["task"], "properties": {"task": {"enum": _EDITS}}},
-     "then": {"required": ["source_job"], "not": {"required": ["duration"]}}},
-    {"if": {"required": ["task"], "properties": {"task": {"const": "repaint"}}},
-     "then": {"required": ["start", "end"]}},
+    {"anyOf": [{"required": ["prompt"]}, _when("extend", "repaint")]},
+    # Each edit field only with the tasks that take it (absent task: text2music).
+    *[{"if": {"properties": {"task": {"not": {"enum": [t for t, names in TASK_FIELDS.items()
+                                                       if name in names]}}}},
+       "then": {"properties": {name: _NULL}}} for name in EDIT_FIELDS],
+    {"if": _when(*_EDITS), "then": {"required": ["source_job"],
+                                    "properties": {"source_job": {"type": "string"}},
+                                    "not": {"required": ["duration"]}}},
+    {"if": _when("extend"), "then": {"properties": {name: _NULL for name in FRAME_FIELDS}}},
+    {"if": _when("repaint"), "then": {"required": ["start", "end"],
+                                      "properties": {"start": {"type": "number"},
+                                                     "end": {"type": "number"}}}},
 ]}
 
 
@@ -237,12 +253,8 @@ class JobParams(BaseModel):
                                  f"{', '.join(frame)}")
             if self.extend_by is None:
                 object.__setattr__(self, "extend_by", EXTEND_BY[0])
-        if task == "repaint":
-            if self.start is None or self.end is None:
-                raise ValueError("repaint needs `start` and `end` (seconds)")
-            if not MIN_REPAINT <= self.end - self.start <= MAX_REPAINT:
-                raise ValueError(f"repaint: end - start must be {MIN_REPAINT} to {MAX_REPAINT} "
-                                 f"seconds (got {self.end - self.start:g})")
+        if task == "repaint" and (self.start is None or self.end is None):
+            raise ValueError("repaint needs `start` and `end` (seconds)")
         if task in ("repaint", "cover") and self.strength is None:
             object.__setattr__(self, "strength", DEFAULT_STRENGTH)
         return self

@@ -13,7 +13,10 @@ def test_request_schema_is_the_job_contract():
     # a prompt unless the task inherits the source's; an edit names its source
     rules = schema["allOf"]
     assert {"required": ["prompt"]} in rules[1]["anyOf"]
-    assert rules[2]["then"]["required"] == ["source_job"]
+    start = next(r for r in rules if r.get("then") == {"properties": {"start": {"type": "null"}}})
+    assert start["if"]["properties"]["task"] == {"not": {"enum": ["repaint"]}}
+    edit = next(r for r in rules if r.get("then", {}).get("required") == ["source_job"])
+    assert edit["if"]["properties"]["task"]["enum"] == ["extend", "repaint", "cover"]
     assert schema["properties"]["task"]["enum"] == ["text2music", "extend", "repaint", "cover"]
     assert schema["properties"]["duration"]["enum"] == [30, 60, 120]
 
