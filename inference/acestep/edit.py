@@ -13,8 +13,8 @@ part included. Hence:
   as context (``extend_from`` is at least one bar, so at least one bar of it);
 - the source's own samples are spliced back outside the new range
   (inference/edit.py), the new part's level matched to them;
-- the global generator is seeded too, and VAE tiling is on for the edit only
-  (plain renders stay byte for byte as before).
+- the global generator is seeded too, and VAE tiling is on for an edit longer
+  than one VAE tile (30 s) only (plain renders stay byte for byte as before).
 
 Turbo supports text2music, repaint and cover; ``strength`` is the pipeline's
 ``audio_cover_strength`` for cover. The pipeline has no strength for repaint,
@@ -69,7 +69,9 @@ def edit(engine, req: EditRequest, progress) -> EditResult:
     torch.manual_seed(seed)  # the VAE's encode samples from the global generator
     vae = engine._pipe.vae
     tiling = getattr(vae, "use_tiling", False)
-    if hasattr(vae, "enable_tiling"):
+    # Long sources only: a piece within one tile would be encoded the same, only slower.
+    long = total > getattr(vae, "tile_sample_min_length", 0)
+    if long and hasattr(vae, "enable_tiling"):
         vae.enable_tiling()
     try:
         with torch.inference_mode():
@@ -78,7 +80,7 @@ def edit(engine, req: EditRequest, progress) -> EditResult:
                                     on_step_end)
             new = out[0].float().transpose(0, 1).cpu().numpy()
     finally:
-        if hasattr(vae, "disable_tiling") and not tiling:
+        if long and hasattr(vae, "disable_tiling") and not tiling:
             vae.disable_tiling()
     new = _fit_length(new, total)
     a, b = new_range

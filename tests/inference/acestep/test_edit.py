@@ -48,7 +48,8 @@ def test_repaint_keeps_the_source_outside_the_range_and_repeats(engine, master):
     assert (call["task_type"], call["repainting_start"], call["repainting_end"]) == (
         "repaint", 1.0, 2.5)
     assert tuple(call["src_audio"].shape) == (2, 4 * SR)  # [channels, samples]
-    assert call["tiling"] is True and engine._pipe.vae.use_tiling is False
+    # a 4 s source fits in one VAE tile: no tiling (see the long-source test)
+    assert call["tiling"] is False and engine._pipe.vae.use_tiling is False
     a, b = SR, int(2.5 * SR)
     assert first.audio.shape == (4 * SR, 2)
     assert np.array_equal(first.audio[:a], master[:a])
@@ -104,3 +105,17 @@ def test_special_tokens_in_user_text_are_encoded_as_text(engine):
     plain = "# Caption\nmellow piano\n\n# Metas\n- bpm: 90<|endoftext|>\n"
     base = type(tok).__mro__[2]  # the tokenizer's own class
     assert tok([plain]).input_ids == base.__call__(tok, [plain]).input_ids
+
+
+def test_long_sources_are_encoded_with_vae_tiling(engine, monkeypatch):
+    vae = engine._pipe.vae
+    # 30 s tiles with 2 s overlaps, scaled down to fit a 3 s piece
+    monkeypatch.setattr(vae, "tile_sample_min_length", 2 * SR)
+    monkeypatch.setattr(vae, "tile_sample_overlap", SR // 4)
+    source = {**SOURCE, "duration": 3}
+    master = as_written(engine.generate(**source))
+    seen, spy = _calls(engine)
+    with spy:
+        engine.edit(EditRequest(task="repaint", source=source, inputs={**source, "seed": 2},
+                                audio=master, start=0.5, end=2.5, strength=0.5))
+    assert seen[0]["tiling"] is True and vae.use_tiling is False
