@@ -93,9 +93,12 @@ def _engine_rows(engine: str, length: int, long: tuple, model: str = "") -> list
     for task in ("extend", "repaint", "cover"):
         source_s = length // 2 if task == "extend" else length
         # the plain render of what the edit makes (a cover's is the new prompt's)
-        plain = _measure(engine, "plain-cover" if task == "cover" else "plain", source_s,
-                         length, model)
-        edit = _measure(engine, task, source_s, length, model)
+        # best of 3 on the (fast) composer: one core is shared with whatever else runs
+        tries = 3 if engine == "composer" else 1
+        plain = min((_measure(engine, "plain-cover" if task == "cover" else "plain", source_s,
+                              length, model) for _ in range(tries)), key=lambda m: m["cpu"])
+        edit = min((_measure(engine, task, source_s, length, model) for _ in range(tries)),
+                   key=lambda m: m["cpu"])
         per_plain, per_edit = plain["cpu"] / length, edit["cpu"] / length
         if engine == "composer":
             goal, ok = f"<= {GOAL_RATIO:g}x a plain {length}s render", (

@@ -15,7 +15,8 @@ source's seed and which from the edit's own:
   does too and only the arrangement and performance are new.
 - cover: the source's form, harmony and melody; instruments, groove, drums and
   room from the new prompt. ``strength`` is the share of the source's
-  accompaniment parts (chords, bass, extras, in plan order) that stay.
+  accompaniment parts (chords, bass, extras, in plan order) that stay, in place
+  of as many of the new arrangement's (other roles first).
 """
 
 from __future__ import annotations
@@ -212,9 +213,11 @@ def _cover(req, src_plan, src_seed, src_key, progress) -> EditResult:
     for i, part in kept:
         notes[len(parts)] = source_notes(i, part)
         parts.append(part)
-    for part in plan.parts:
-        if part.role not in MELODY_ROLES and part.role not in kept_roles:
-            parts.append(part)
+    # ... as many new parts as the new arrangement has left over: the cover is
+    # the new band's size, whichever parts survive (and costs what its render does)
+    fresh = [p for p in plan.parts if p.role not in MELODY_ROLES and p.role not in kept_roles]
+    room = sum(p.role not in MELODY_ROLES for p in plan.parts) - len(kept)
+    parts += fresh[:max(0, room)]
     plan = replace(plan, parts=tuple(parts))
     new = _render(plan, seed, key, progress, bars=bars, notes=notes)
     total = duration * SR
