@@ -8,7 +8,7 @@ export API_PORT ?= 8000
 export FLOWER_PORT ?= 5555
 GPU ?= 0
 
-.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills compose-drill clean
+.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills compose-drill failover-drill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -52,6 +52,14 @@ test: install-dev
 	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
 	    apt-get install -y -qq chromium >/dev/null; } || \
 	  echo "Chromium could not be installed: browser tests will be skipped" >&2
+	@# Failover tests run a real primary + replica + sentinel: Debian's redis-server and
+	@# redis-sentinel (the packages the deployment uses); they skip without them.
+	@{ command -v redis-server >/dev/null && command -v redis-sentinel >/dev/null; } || \
+	  ! command -v apt-get >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; \
+	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq redis-server redis-sentinel >/dev/null; } || \
+	  echo "redis-sentinel could not be installed: failover tests will be skipped" >&2
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest -m "not drill" $(PYTEST_ARGS)
 
@@ -76,6 +84,16 @@ drills: install-dev
 # COLD=1 starts without any image of earlier runs; COMPOSE=v1|v2|both (default both).
 compose-drill: install-dev
 	@COLD=$(COLD) DRILL_COMPOSE=$(COMPOSE) .ci/compose-drill/drill.sh
+
+# The service on Redis Sentinel (1 primary, 2 replicas, 3 sentinels on loopback), 2 API
+# processes, 3 workers and beat under load, through a SIGKILL and a SIGSTOP of the
+# primary (minutes; not in `test`). Installs Debian's redis-server/redis-sentinel if missing.
+failover-drill: install-dev
+	@command -v redis-sentinel >/dev/null || \
+	  { if [ "$$(id -u)" = 0 ]; then S=; else S="sudo -n"; fi; \
+	    $$S apt-get update -qq && $$S env DEBIAN_FRONTEND=noninteractive \
+	    apt-get install -y -qq redis-server redis-sentinel >/dev/null; }
+	$(BIN)/python .ci/failover-drill/drill.py
 
 clean:
 	rm -rf var .pytest_cache

@@ -12,9 +12,18 @@ from __future__ import annotations
 
 def from_settings(settings) -> dict:
     max_soft, max_hard = settings.time_limits(120)
+    sentinel = {}
+    if settings.uses_sentinel:
+        # `sentinel://` URLs (one per sentinel, `;`-separated): kombu and the
+        # result backend ask them for the primary and follow a failover.
+        sentinel = {"master_name": settings.redis_sentinel_master,
+                    "sentinel_kwargs": settings.sentinel_kwargs()}
     return {
-        "broker_url": settings.redis_url_for("broker"),
-        "result_backend": settings.redis_url_for("results"),
+        "broker_url": settings.celery_url_for("broker"),
+        "result_backend": settings.celery_url_for("results"),
+        "result_backend_transport_options": {
+            "socket_timeout": 5, "socket_connect_timeout": 2, **sentinel,
+        },
         "result_expires": settings.retention_hours * 3600,
         # A message not acknowledged within this time is handed to another
         # worker, so it must exceed the longest hard time limit or long jobs
@@ -28,6 +37,10 @@ def from_settings(settings) -> dict:
             # An unreachable broker fails a publish (API submit, cancel's revoke)
             # in seconds rather than hanging on the OS connect timeout.
             "socket_connect_timeout": 2,
+            # A publish to a primary that stopped answering gives up too
+            # (the API then answers 503), instead of hanging.
+            "socket_timeout": 5,
+            **sentinel,
         },
         # Defaults for callers that do not pass limits (batch scripts): the
         # longest duration's limits. The API passes limits scaled to each job.
@@ -51,7 +64,6 @@ worker_prefetch_multiplier = 1
 worker_cancel_long_running_tasks_on_connection_loss = True
 broker_connection_retry_on_startup = True
 
-result_backend_transport_options = {"socket_timeout": 5, "socket_connect_timeout": 2}
 redis_socket_timeout = 5
 redis_socket_connect_timeout = 2
 
@@ -62,6 +74,9 @@ task_routes = {
     "music.generate": {"queue": "music", "priority": 9},
     # Compressing a rendered WAV (FLAC/MP3/Opus): CPU workers, never a GPU one.
     "music.encode": {"queue": "encode"},
+    # Signed job webhooks: I/O-bound CPU workers (tasks/notify.py).
+    "music.deliver_webhook": {"queue": "webhooks"},
+    "music.sweep_webhooks": {"queue": "webhooks"},
     "music.purge_expired": {"queue": "maintenance"},
     "music.requeue_stalled": {"queue": "maintenance"},
 }
@@ -79,4 +94,6 @@ worker_hijack_root_logger = False
 beat_schedule = {
     "purge-expired-audio": {"task": "music.purge_expired", "schedule": 3600.0},
     "requeue-stalled-jobs": {"task": "music.requeue_stalled", "schedule": 30.0},
+    # Retries due along WEBHOOK_RETRY_SCHEDULE (waits beyond a minute) and lost sends.
+    "sweep-webhooks": {"task": "music.sweep_webhooks", "schedule": 10.0},
 }

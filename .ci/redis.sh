@@ -26,6 +26,12 @@ server_binary() {
 
 case "${1:-ensure}" in
   ensure)
+    if [ -n "${REDIS_SENTINELS:-}" ]; then
+      # Sentinel mode: the Redis is the deployment's (primary + replicas behind
+      # the sentinels); never start a private one beside it.
+      echo "REDIS_SENTINELS is set: using the sentinels' primary ${REDIS_SENTINEL_MASTER:-}, starting no Redis" >&2
+      exit 0
+    fi
     if reachable; then exit 0; fi
     read -r HOST PORT < <("$PY" -c "from urllib.parse import urlsplit; import sys; u=urlsplit(sys.argv[1]); print(u.hostname or '127.0.0.1', u.port or 6379)" "$URL")
     BIN="$(server_binary)"

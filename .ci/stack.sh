@@ -9,7 +9,11 @@ BIN=.venv/bin
 mkdir -p var/log var/audio
 
 started_redis=0
-if [ ! -f var/redis/redis.pid ]; then
+if [ -n "${REDIS_SENTINELS:-}" ]; then
+  .ci/redis.sh ensure  # says so, and starts nothing: the sentinels name the primary
+  # A bad sentinel setting stops here, with the message naming the variable.
+  "$BIN/python" -c "from tasks.config.settings import get_settings; get_settings()" || exit 1
+elif [ ! -f var/redis/redis.pid ]; then
   .ci/redis.sh ensure && [ -f var/redis/redis.pid ] && started_redis=1
 else
   .ci/redis.sh ensure
@@ -33,6 +37,9 @@ flower_auth=()
 pids+=($!)
 # CPU-only compression of rendered WAVs (FLAC/MP3/Opus), off the generating worker.
 "$BIN/celery" -A tasks worker -Q encode -c 1 -n "encode@%h" --loglevel=INFO &
+pids+=($!)
+# Signed job webhooks for API key clients: CPU, I/O-bound, never the music worker.
+"$BIN/celery" -A tasks worker -Q webhooks -c 2 -n "webhooks@%h" --loglevel=INFO &
 pids+=($!)
 "$BIN/celery" -A tasks beat --schedule var/celerybeat-schedule --loglevel=INFO &
 pids+=($!)

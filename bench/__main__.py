@@ -16,6 +16,7 @@ Benchmarks (module: run(quick) -> rows):
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
   formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
   edits     bench_edits     extend/repaint/cover CPU s per audio s vs a plain render; 240 s RSS
+  clients   bench_clients   bearer vs cookie status poll; webhook latency after a job finishes
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ BENCHES = {
     "acestep": "bench.bench_acestep",
     "formats": "bench.bench_formats",
     "edits": "bench.bench_edits",
+    "clients": "bench.bench_clients",
 }
 
 

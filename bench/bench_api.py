@@ -47,10 +47,12 @@ def _ms(text: str) -> float:
     return float(number) * _UNITS[unit]
 
 
-def _wrk(url: str, cookie: str, seconds: int, connections: int, script: str | None = None) -> dict:
+def _wrk(url: str, cookie: str, seconds: int, connections: int, script: str | None = None,
+         headers: dict | None = None) -> dict:
     out = subprocess.run(
         ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "2s",
          *(["-H", f"Cookie: {cookie}"] if cookie else []),
+         *[arg for name, value in (headers or {}).items() for arg in ("-H", f"{name}: {value}")],
          *(["-s", script] if script else []), url],
         capture_output=True, text=True, timeout=seconds + 30, check=True,
     ).stdout
@@ -70,7 +72,8 @@ def _wrk(url: str, cookie: str, seconds: int, connections: int, script: str | No
 
 
 def _python_load(url: str, cookie: str, seconds: int, connections: int,
-                 script: str | None = None) -> dict:
+                 script: str | None = None, headers: dict | None = None) -> dict:
+    extra = dict(headers or {})
     # `script` (a wrk Lua file) means a POST of SUBMIT_BODY, as bench/wrk_submit.lua sends.
     method, body = ("POST", SUBMIT_BODY) if script else ("GET", None)
     parts = urlsplit(url)
@@ -82,7 +85,7 @@ def _python_load(url: str, cookie: str, seconds: int, connections: int,
         conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=10)
         while time.monotonic() < stop:
             began = time.perf_counter()
-            headers = {"Cookie": cookie} if cookie else {}
+            headers = {**({"Cookie": cookie} if cookie else {}), **extra}
             if body:
                 headers["Content-Type"] = "application/json"
             conn.request(method, parts.path, body=body, headers=headers)

@@ -15,12 +15,17 @@ from celery import Celery
 import celeryconfig
 import tasks.config.logs  # noqa: F401  (JSON/text log setup for worker and beat via setup_logging)
 from tasks.config.settings import Settings, get_settings
+from tasks.follow_primary import FollowPrimary
 
 app = Celery("music")
 app.config_from_object("celeryconfig")
 app.add_defaults(lambda: celeryconfig.from_settings(get_settings()))
+# Under Sentinel, a worker's broker consumer also follows a primary that hangs
+# instead of dying (tasks/follow_primary.py).
+app.steps["consumer"].add(FollowPrimary)
 # Imported for their task registrations and worker signal handlers.
-app.conf.imports = ("tasks.generate", "tasks.encode", "tasks.maintenance", "tasks.worker")
+app.conf.imports = ("tasks.generate", "tasks.encode", "tasks.maintenance", "tasks.notify",
+                    "tasks.worker")
 
 
 def init_celery(settings: Settings) -> Celery:

@@ -26,6 +26,8 @@ os.environ.update(
     # own tests set the defaults (tests/web/test_active_caps.py).
     MAX_ACTIVE_JOBS_PER_SESSION="1000",
     MAX_ACTIVE_JOBS_PER_IP="1000",
+    RATE_LIMIT_CLIENT="1000/minute",
+    MAX_ACTIVE_JOBS_PER_CLIENT="1000",
 )
 os.environ.pop("ACESTEP_MODEL_DIR", None)
 os.environ.pop("ENGINE", None)
@@ -67,7 +69,7 @@ def _flush_state(settings: Settings) -> None:
     # A test may have pointed the Celery app at another Redis (create_app with
     # other settings): every test starts on the suite's own.
     with init_celery(settings).connection_for_write() as conn:
-        for queue in ("music", "maintenance", "encode"):
+        for queue in ("music", "maintenance", "encode", "webhooks"):
             conn.default_channel.queue_purge(queue)
 
 
@@ -212,3 +214,16 @@ def wait_status(jobs_or_client, job_id: str, statuses=TERMINAL, timeout: float =
             f"job {job_id} never reached {statuses}; last seen {seen.get('record')}"
         ) from None
     return seen["record"]
+
+
+@pytest.fixture
+def sentinel_set(tmp_path):
+    """A primary, one replica and one sentinel (quorum 1) of the test's own, on loopback."""
+    from tests.support.sentinel import SentinelSet, binaries
+
+    if binaries() is None:
+        pytest.skip("redis-server / redis-sentinel not installed (make test installs them)")
+    cluster = SentinelSet(tmp_path / "sentinel", replicas=1, sentinels=1, quorum=1,
+                          down_after_ms=1000, failover_timeout_ms=4000).start()
+    yield cluster
+    cluster.stop()

@@ -50,7 +50,8 @@ def gpu_workers(services: dict) -> dict:
 
 # --- compose -------------------------------------------------------------------------
 def test_every_service_is_there(services):
-    expected = {"redis", "minio", "createbuckets", "api", "maintenance", "flower", "beat"}
+    expected = {"redis", "minio", "createbuckets", "api", "maintenance", "flower", "beat",
+                "webhooks"}
     assert expected <= set(services)
     assert len(gpu_workers(services)) >= 2
 
@@ -78,7 +79,7 @@ def test_minio_and_bucket_creation(services, compose):
 
 
 def test_app_services_wait_for_redis_and_the_bucket(services):
-    for name in ("api", "maintenance", "beat", "flower", *gpu_workers(services)):
+    for name in ("api", "maintenance", "beat", "flower", "webhooks", *gpu_workers(services)):
         deps = services[name]["depends_on"]
         assert deps["redis"]["condition"] == "service_healthy", name
         assert deps["createbuckets"]["condition"] == "service_completed_successfully", name
@@ -124,7 +125,7 @@ def test_light_services(services):
     maintenance = command(services["maintenance"])
     assert maintenance[maintenance.index("-Q") + 1] == "maintenance"
     assert "-c" in maintenance and maintenance[maintenance.index("-c") + 1] == "1"
-    for name in ("maintenance", "beat", "flower"):
+    for name in ("maintenance", "beat", "flower", "webhooks"):
         assert services[name]["build"]["target"] == "api", name
     assert command(services["beat"])[:4] == ["celery", "-A", "tasks", "beat"]
 
@@ -292,3 +293,59 @@ def test_an_encoder_compresses_off_the_gpu_workers(services):
     assert names <= requirement_names(ROOT / "requirements.txt")
     stack = (ROOT / ".ci" / "stack.sh").read_text()
     assert re.search(r"celery\" -A tasks worker -Q encode", stack)
+
+
+def test_webhooks_are_sent_by_their_own_cpu_workers(services):
+    hooks = services["webhooks"]
+    cmd = command(hooks)
+    assert cmd[:4] == ["celery", "-A", "tasks", "worker"]
+    assert cmd[cmd.index("-Q") + 1] == "webhooks"
+    assert "deploy" not in hooks and hooks["build"]["target"] == "api"
+    for name in gpu_workers(services):
+        gpu = command(services[name])
+        assert "webhooks" not in gpu[gpu.index("-Q") + 1].split(",")
+    api_packages = requirement_names(ROOT / "requirements-api.txt")
+    assert {"standardwebhooks", "requests-hardened"} <= api_packages
+    stack = (ROOT / ".ci" / "stack.sh").read_text()
+    assert re.search(r"celery\" -A tasks worker -Q webhooks ", stack)
+    assert not re.search(r"-Q [\w,]*music[\w,]*webhooks|-Q [\w,]*webhooks[\w,]*music", stack)
+    import celeryconfig
+
+    assert celeryconfig.task_routes["music.deliver_webhook"] == {"queue": "webhooks"}
+    assert celeryconfig.beat_schedule["sweep-webhooks"]["task"] == "music.sweep_webhooks"
+
+
+# --- several machines: the state host's Sentinel set ------------------------------------
+STATE = ("redis-primary", "redis-replica-1", "redis-replica-2",
+         "sentinel-1", "sentinel-2", "sentinel-3")
+
+
+def test_the_state_host_is_a_primary_two_replicas_and_three_sentinels(services):
+    for name in STATE:
+        service = services[name]
+        # Never started by a plain `up` (the one-machine deployment keeps its single Redis).
+        assert service["profiles"] == ["state"], name
+        assert service["network_mode"] == "host", name
+        assert service["healthcheck"]["test"], name
+    ports = set()
+    for name in STATE[:3]:
+        cmd = command(services[name])
+        assert re.search(r"--appendonly yes", " ".join(cmd)), name  # AOF on every data node
+        assert "noeviction" in cmd and "--replica-announce-ip" in cmd, name
+        ports.add(cmd[cmd.index("--port") + 1])
+        if name != "redis-primary":
+            assert cmd[cmd.index("--replicaof") + 2] == "6379", name
+    assert ports == {"6379", "6380", "6381"}
+    script = " ".join(services["sentinel-1"]["entrypoint"])
+    assert "sentinel monitor music $$STATE_HOST 6379 2" in script  # quorum 2 of 3
+    assert {env(services[n])["SENTINEL_PORT"] for n in STATE[3:]} == {"26379", "26380", "26381"}
+
+
+def test_app_roles_take_their_redis_and_s3_from_the_hosts_env(services):
+    for name in ("api", "beat", "flower", "maintenance", "encoder", "webhooks",
+                 *gpu_workers(services)):
+        variables = env(services[name])
+        assert variables["REDIS_URL"] == "${STATE_REDIS_URL:-redis://redis:6379/0}", name
+        assert variables["S3_ENDPOINT_URL"] == "${STATE_S3_ENDPOINT_URL:-http://minio:9000}", name
+    # MinIO answers other hosts only where the operator says so.
+    assert services["minio"]["ports"] == ["${MINIO_BIND:-127.0.0.1}:9000:9000"]

@@ -19,11 +19,12 @@ AUTH = ("ops", "s3cret-pass")
 
 
 class Flower:
-    def __init__(self, log_path: Path, *, flag_auth: bool = True):
+    def __init__(self, log_path: Path, *, flag_auth: bool = True, extra_env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLOWER_")}
+        env.update(extra_env or {})
         # Flower runs from the API image: no numpy, no torch.
         env = image_env("api", log_path.parent / "api-image-packages", env)
         args = [str(BIN / "celery"), "-A", "tasks", "flower", "--address=127.0.0.1",
@@ -115,3 +116,22 @@ def test_flower_takes_credentials_from_the_environment(tmp_path, settings):
         assert server.get("/api/tasks").status_code == 200
     finally:
         server.stop()
+
+
+def test_flower_reaches_the_broker_through_the_sentinels(sentinel_set, tmp_path, no_worker):
+    from tests.support.services import Worker
+
+    sentinel_env = sentinel_set.env(base_db=0)
+    worker = Worker({**os.environ, **sentinel_env, "ENGINE": "fixed"}, "sentinelflower",
+                    tmp_path / "worker.log").start()
+    flower = Flower(tmp_path / "flower.log", extra_env=sentinel_env)
+    try:
+        wait_for(lambda: (r := flower.get("/api/workers", refresh=1)).ok
+                 and worker.hostname in r.json(), timeout=30, what="flower to list the worker")
+        # Queue lengths come from Flower's own broker client: its Sentinel one.
+        r = flower.get("/api/queues/length")
+        assert r.status_code == 200, r.text
+        assert {q["name"] for q in r.json()["active_queues"]} >= {"music"}
+    finally:
+        flower.stop()
+        worker.stop()

@@ -44,6 +44,7 @@ def test_every_task_module_loads_from_the_image(tmp_path, image):
     out = run_python("-c", script, env=image_env(image, tmp_path), timeout=120)
     assert out.returncode == 0, out.stderr
     assert "'music.encode', 'music.generate', 'music.purge_expired'" in out.stdout
+    assert "'music.deliver_webhook'" in out.stdout and "'music.sweep_webhooks'" in out.stdout
 
 
 def test_beat_runs_from_the_api_image(tmp_path, settings):

@@ -86,3 +86,12 @@ def test_the_engine_contract_is_standard_library_only():
         roots = {n.split(".")[0] for n in dotted_imports_of(Path(ROOT, "inference", f"{name}.py"))}
         roots -= {"__future__", "inference"}
         assert roots <= set(sys.stdlib_module_names), (name, roots)
+
+
+def test_the_job_contract_is_handed_its_store_never_builds_it():
+    # The wiring (which Redis, plain or Sentinel; which storage) is chosen in
+    # tasks/config and handed down by the caller (tasks/maintenance.py).
+    wiring = ("tasks.config.services", "tasks.config.redis_clients")
+    for path in Path(ROOT, "tasks/jobs").rglob("*.py"):
+        bad = {n for n in dotted_imports_of(path) if n.startswith(wiring)}
+        assert not bad, f"{path.relative_to(ROOT)} imports {bad}"

@@ -8,24 +8,26 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-import redis
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from tasks.app import init_celery
 from tasks.config.logs import configure as configure_logging
-from tasks.config.redis_clients import redis_for
-from tasks.config.services import audio_storage, job_store, record_ttl_seconds
+from tasks.config.redis_clients import limits_storage_options, redis_for
+from tasks.config.services import audio_storage, client_store, job_store, record_ttl_seconds
 from tasks.config.settings import Settings
+from web.auth import init_auth
 from web.errors import register_error_handlers
 from web.extensions import READ_SCOPE, cors, limiter, read_key, read_limiter, session
+from web.idempotency import init_idempotency
 from web.poll import JobPoll
 from web.sessions import ApiOnlySessions
 from web.stream_slots import StreamSlots
 
 __version__ = "1.0.0"
 
-_EXPOSED = ["Location", "Retry-After", "Content-Range", "Content-Disposition", "Content-Length"]
+_EXPOSED = ["Location", "Retry-After", "Content-Range", "Content-Disposition", "Content-Length",
+            "Idempotent-Replayed"]
 
 
 def create_app(settings: Settings | None = None) -> Flask:
@@ -53,20 +55,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE=settings.session_cookie_samesite,
         SESSION_COOKIE_SECURE=settings.cookie_secure,
-        RATELIMIT_STORAGE_URI=settings.redis_url_for("limits"),
-        # Every read is rate limited, so a burst of pollers needs more than the
-        # limits library's default pool; a blocking pool waits for a connection
-        # instead of failing the request with "Too many connections" (a 503).
-        RATELIMIT_STORAGE_OPTIONS={"connection_pool": redis.BlockingConnectionPool.from_url(
-            settings.redis_url_for("limits"), max_connections=100, timeout=5,
-            socket_connect_timeout=2, socket_timeout=2,
-        )},
+        # `redis+sentinel://` under Sentinel. Limits live on the primary like
+        # everything else (README, "Redis Sentinel: failover and durability").
+        RATELIMIT_STORAGE_URI=settings.limits_storage_uri(),
+        RATELIMIT_STORAGE_OPTIONS=limits_storage_options(settings),
         # No X-RateLimit-* headers: each costs a Redis round trip on every
         # request; a 429 still says Retry-After (web/errors.py).
         RATELIMIT_HEADERS_ENABLED=False,
     )
     app.extensions["celery"] = init_celery(settings)
     app.extensions["jobs"] = job_store(settings)
+    app.extensions["clients"] = client_store(settings)
     app.extensions["audio_storage"] = audio_storage(settings, interactive=True)
     app.extensions["stream_slots"] = StreamSlots(
         redis_for(settings, "limits"), settings.events_max_seconds
@@ -78,8 +77,14 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     session.init_app(app)
     app.session_interface = ApiOnlySessions(app.session_interface)
-    limiter.init_app(app)
-    read_limiter.init_app(app)
+    init_auth(app)  # before the limiter: limits key on the key's client
+    # Flask-Limiter merges each init_app's RATELIMIT_STORAGE_OPTIONS into what
+    # earlier apps left on the shared extension; an app (a test's, with other
+    # settings) must get only its own, or plain Redis options reach a Sentinel
+    # storage and the other way round.
+    for extension in (limiter, read_limiter):
+        extension._storage_options = {}
+        extension.init_app(app)
     app.extensions["job_poll"] = JobPoll(
         app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
     )
@@ -90,12 +95,17 @@ def create_app(settings: Settings | None = None) -> Flask:
         expose_headers=_EXPOSED,
     )
     register_error_handlers(app)
+    init_idempotency(app)
 
     from web.blueprints import audio, events, generate, health, jobs, openapi, ops, page
+    from web.blueprints import webhooks as webhook_secrets
 
-    for module in (health, ops, generate, jobs, events, audio, page, openapi):
+    for module in (health, ops, generate, jobs, events, audio, webhook_secrets, page, openapi):
         app.register_blueprint(module.bp)
 
+    from web.cli import keys
+
+    app.cli.add_command(keys)
     configure_logging(settings.log_json)
     logging.getLogger("web").setLevel(logging.INFO)
     return app

@@ -41,13 +41,20 @@ def error_response(status: int, detail: str, headers: dict | None = None):
 
 
 # OutOfMemoryError: Redis at its maxmemory (noeviction) refuses writes; that is
-# an outage for the client too, not a server bug.
-_OUTAGES = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.OutOfMemoryError)
+# an outage for the client too, not a server bug. Under Sentinel, a failover
+# shows up as MasterNotFoundError (a ConnectionError: no primary yet) or, on a
+# connection still open to the demoted primary, ReadOnlyError.
+_OUTAGES = (redis.ConnectionError, redis.TimeoutError, redis.exceptions.OutOfMemoryError,
+            redis.exceptions.ReadOnlyError)
 
 
 def _is_redis_outage(exc: BaseException | None) -> bool:
     while exc is not None:
         if isinstance(exc, _OUTAGES):
+            return True
+        # min-replicas-to-write: a primary without enough replicas in sync
+        # refuses writes rather than risk losing them (README, "Durability").
+        if isinstance(exc, redis.ResponseError) and str(exc).startswith("NOREPLICAS"):
             return True
         exc = exc.__cause__ or exc.__context__
     return False

@@ -12,6 +12,7 @@ read never starts the generator, and must not leak the subscription.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 
@@ -23,8 +24,27 @@ QUEUE_POLL_SECONDS = 3.0  # queue position changes are not published: re-check t
 RETRY_MS = 3000
 
 
-def sse(event: str, data: dict, event_id: int) -> str:
+def sse(event: str, data: dict, event_id: str) -> str:
     return f"id: {event_id}\nevent: {event}\ndata: {json.dumps(data, separators=(',', ':'))}\n\n"
+
+
+# An event's id names the state it reports: "{attempts}.{status}.{progress}".
+# The browser sends the last one back as Last-Event-ID when it reconnects (a
+# stream cut by a failover, a restart, EVENTS_MAX_SECONDS), so the new stream
+# skips what the client already has and goes on from there: the current state
+# if it is newer, then the rest, always ending with the terminal event.
+_EVENT_ID_RE = re.compile(r"^([0-9]{1,6})\.([a-z]{1,16})\.(-?[0-9]{1,3})\Z")
+
+
+def event_id(record: dict, status: str, progress: int) -> str:
+    return f"{int(record.get('attempts') or 0)}.{status}.{progress}"
+
+
+def parse_event_id(raw: str | None) -> tuple[int, str, int] | None:
+    match = _EVENT_ID_RE.match(raw or "")
+    if not match:
+        return None  # absent, or from before ids named states: start afresh
+    return int(match[1]), match[2], int(match[3])
 
 
 class JobEventStream:
@@ -38,6 +58,7 @@ class JobEventStream:
         keepalive: float,
         max_seconds: float,
         clock: Callable[[], float] = time.monotonic,
+        last_event_id: str | None = None,
     ) -> None:
         self.sub = sub
         self.record = record
@@ -48,8 +69,17 @@ class JobEventStream:
         self.max_seconds = max_seconds
         self.clock = clock
         self.sent = {"status": None, "progress": -1, "queue_position": None}
-        self.counter = 0
+        self.attempts = int(record.get("attempts") or 0)
         self.closed = False
+        seen = parse_event_id(last_event_id)
+        if seen is not None and seen[0] == self.attempts:
+            # The client saw this state (same run): only newer states are news.
+            # A queued job's position is unknown, so its state is sent again.
+            # A terminal id for a job still running is not one this server
+            # sent: ignored, so no client can talk its stream out of the end.
+            ends = seen[1] in TERMINAL and record.get("status") not in TERMINAL
+            if seen[1] in (Status.STARTED, *TERMINAL) and not ends:
+                self.sent.update(status=seen[1], progress=seen[2])
 
     # --- events ------------------------------------------------------------------
     def state_event(self, record: dict | None) -> str | None:
@@ -58,6 +88,11 @@ class JobEventStream:
             return None
         view = public_job(record)
         status, sent = view["status"], self.sent
+        attempts = int(record.get("attempts") or 0)
+        if attempts != self.attempts:  # run again (requeued): its states are news
+            self.attempts = attempts
+            if sent["status"] not in TERMINAL:
+                sent.update(status=None, progress=-1)
         if status == Status.QUEUED:
             if sent["status"] == Status.QUEUED and sent["queue_position"] == view.get(
                 "queue_position"
@@ -97,8 +132,9 @@ class JobEventStream:
         return self.progress_event(progress) if isinstance(progress, int) else None
 
     def _emit(self, name: str, data: dict) -> str:
-        self.counter += 1
-        return sse(name, data, self.counter)
+        status = Status.STARTED if name == "progress" else name
+        progress = self.sent["progress"] if status == Status.STARTED else -1
+        return sse(name, data, f"{self.attempts}.{status}.{progress}")
 
     # --- the body ----------------------------------------------------------------
     def __iter__(self) -> Iterator[str]:

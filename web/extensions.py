@@ -5,7 +5,7 @@ from flask_cors import CORS
 from flask_limiter import Limiter
 from flask_session import Session
 
-from web.identity import client_key
+from web.identity import client_key, limit_key
 
 session = Session()
 cors = CORS()
@@ -15,16 +15,17 @@ cors = CORS()
 limiter = Limiter(key_func=client_key, strategy="moving-window")
 
 # Every read route (job status, list, events, audio, cancel, the page) draws on
-# one per-IP allowance, RATE_LIMIT_READ_IP. A fixed window costs one counter
-# update per read (a moving window: a list scan and a second script); what it
-# changes at the window's edge is in README (Security and reliability limits).
+# one per-IP allowance, RATE_LIMIT_READ_IP (per client for API keys). A fixed
+# window costs one counter update per read (a moving window: a list scan and a
+# second script); what it changes at the window's edge is in README (Security
+# and reliability limits).
 # The status poll counts on the same keys in its own script (web/poll.py).
 read_limiter = Limiter(key_func=client_key, strategy="fixed-window")
 READ_SCOPE = "read"
 
 
 def read_key() -> str:
-    return "read:" + client_key()
+    return "read:" + limit_key()  # an API key's client, else the network
 
 
 def read_limit_value() -> str:

@@ -1,4 +1,10 @@
-"""Who is asking: the server-side session's owner id, and the client's network key."""
+"""Who is asking: the owner (a session, or an API key's client) and the client's network key.
+
+Job records carry one `owner` string: a session's random id, or
+`client:{id}` for a key client (tasks.clients.store.owner_for). Everything
+that checks or counts ownership goes through the two functions below, so the
+routes need not know which kind of caller they serve.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +13,20 @@ import secrets
 
 from flask import request, session
 
+from web.auth import api_client
+
 
 def session_owner() -> str:
-    """The owner id stored in the server-side session, created on first use.
+    """The caller's owner id: its key's client, or the session's id created on first use.
 
     Ownership uses this id, never the raw cookie: a forged or unknown cookie
     opens a fresh, empty session and so a new owner. Only the routes that may
     create a session call this (POST /api/generate and the page); reads use
     `existing_owner()`, so an anonymous read writes nothing to Redis.
     """
+    client = api_client()
+    if client is not None:
+        return client.owner
     owner = session.get("owner")
     if not owner:
         owner = secrets.token_urlsafe(16)
@@ -25,8 +36,17 @@ def session_owner() -> str:
 
 
 def existing_owner() -> str | None:
-    """The owner of a session Redis already holds; None for no or unknown cookie."""
+    """The key client, or the owner of a session Redis already holds; None for neither."""
+    client = api_client()
+    if client is not None:
+        return client.owner
     return session.get("owner") or None
+
+
+def limit_key() -> str:
+    """What read limits count under: the key client, else the network (client_key)."""
+    client = api_client()
+    return "client:" + client.id if client is not None else client_key()
 
 
 def client_ip() -> str:

@@ -4,23 +4,10 @@ from __future__ import annotations
 
 from flask import current_app
 
-from tasks.jobs.params import JobParams
-from tasks.jobs.status import Status
 from tasks.jobs.store import JOB_ID_RE, JobStore
+from tasks.jobs.view import job_format, public_job  # noqa: F401  (the routes' job view)
 from web.errors import ApiError
 from web.identity import existing_owner
-
-_PUBLIC = (
-    "job_id",
-    "status",
-    "created_at",
-    "enqueued_at",
-    "started_at",
-    "finished_at",
-    *JobParams.names(),
-    "engine",
-    "model",
-)
 
 
 def jobs() -> JobStore:
@@ -49,39 +36,3 @@ def owned_job(job_id: str, record: dict | None = _UNREAD) -> dict:
     if record.get("owner") != existing_owner():
         raise ApiError(403, "This job belongs to another session")
     return record
-
-
-def job_format(record: dict) -> str:
-    return record.get("format") or "wav"  # records from before formats existed are WAV
-
-
-def public_job(record: dict) -> dict:
-    view = {name: record.get(name) for name in _PUBLIC}
-    view = {k: v for k, v in view.items() if v is not None or k in ("genre", "engine")}
-    view["format"] = job_format(record)
-    view["task"] = record.get("task") or "text2music"
-    if view["task"] != "text2music":
-        view["segments"] = record.get("segments") or []
-        if record.get("snapped"):
-            view["snapped"] = record["snapped"]
-    status = record["status"]
-    if status == Status.QUEUED:
-        view["queue_position"] = record.get("queue_position")
-    if status == Status.STARTED:
-        view["progress"] = int(record.get("progress") or 0)
-        if record.get("stage"):
-            view["stage"] = record["stage"]
-    if status == Status.FINISHED:
-        view["progress"] = 100
-        for name in ("size_bytes", "peaks"):
-            if record.get(name) is not None:
-                view[name] = record[name]
-        if record.get("expired"):
-            view["expired"] = True
-        else:
-            view["audio_url"] = f"/api/audio/{record['job_id']}"
-    if status == Status.FAILED:
-        view["error"] = record.get("error") or "generation failed"
-    if record.get("understood"):
-        view["understood"] = record["understood"]
-    return view

@@ -8,9 +8,10 @@ background thread (a greenlet under gunicorn's gevent worker, which patches
 queues registered for that job. An open stream then costs one small queue and
 one idle greenlet, not a Redis connection.
 
-If the connection drops, the hub reconnects and puts ``RESYNC`` on every
-queue: events published while it was away are lost, so each stream re-reads
-its job record instead.
+If the connection drops, or goes silent (a ping unanswered: a stopped primary,
+a failover), the hub reconnects (under Sentinel, to the current primary) and
+puts ``RESYNC`` on every queue: events published while it was away are lost,
+so each stream re-reads its job record instead.
 """
 
 from __future__ import annotations
@@ -29,6 +30,10 @@ from tasks.jobs.store import JobStore
 log = logging.getLogger("web.live")
 
 RESYNC = {"event": "_resync"}
+# The feed pings Redis when it has heard nothing for a while; no answer within
+# FEED_SILENCE_SECONDS and it reconnects (streams then re-read their records).
+PING_SECONDS = 3.0
+FEED_SILENCE_SECONDS = 8.0
 # Per process (gunicorn worker), so a drill can watch every worker return to zero.
 OPEN_SUBSCRIPTIONS = Gauge(
     "music_event_subscriptions", "Open job-event stream subscriptions in this process",
@@ -142,10 +147,22 @@ class EventHub:
             pubsub = None
             try:
                 pubsub = self.store.open_event_feed()
+                last_heard = last_ping = time.monotonic()
                 while True:
                     message = pubsub.get_message(timeout=1.0)
+                    now = time.monotonic()
                     if message is None:
+                        # A primary that is stopped (not dead) keeps the socket
+                        # open and silent, and after a failover the events are
+                        # published elsewhere: an unanswered ping means the feed
+                        # is lost, so reconnect (through Sentinel, to the new one).
+                        if now - last_heard > FEED_SILENCE_SECONDS:
+                            raise redis.TimeoutError("event feed silent (no answer to ping)")
+                        if now - last_ping >= PING_SECONDS:
+                            pubsub.ping()
+                            last_ping = now
                         continue
+                    last_heard = now
                     kind = message["type"]
                     if kind == "psubscribe":
                         self._ready.set()
@@ -201,8 +218,9 @@ _hubs_lock = threading.Lock()
 
 def hub_for(store: JobStore) -> EventHub:
     """The process-wide hub for the Redis database behind `store`."""
-    kwargs = store.r.connection_pool.connection_kwargs
-    key = f"{kwargs.get('host')}:{kwargs.get('port')}/{kwargs.get('db')}"
+    # One per client pool (redis_clients caches one per concern), which under
+    # Sentinel names no fixed host.
+    key = str(id(store.r.connection_pool))
     with _hubs_lock:
         hub = _hubs.get(key)
         if hub is None:

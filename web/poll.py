@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from flask import current_app
+from flask import current_app, g
 from flask_limiter import Limiter
 from limits import parse_many
 
@@ -58,9 +58,12 @@ class JobPoll:
         args = [job_id if valid else "", *self._dbs]
         for item in self.items if limited else ():
             args += [item.amount, item.get_expiry()]
-        breached, _count, ttl_ms, raw, rank = self._script(
+        breached, count, ttl_ms, raw, rank = self._script(
             keys=[job_key, queue, *counters], args=args
         )
+        if limited and self.items:  # what RateLimit headers report (web/auth.py)
+            item = self.items[breached - 1] if breached else self.items[0]
+            g.read_allowance = (item.amount, int(count), int(ttl_ms))
         if breached:
             item = self.items[breached - 1]
             retry = max(1, math.ceil(max(int(ttl_ms), 0) / 1000))

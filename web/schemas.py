@@ -11,7 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
-from tasks.jobs.params import JobParams
+from tasks.jobs.params import WEBHOOK_EVENTS, WEBHOOK_FIELDS, JobParams
 from tasks.jobs.status import Status
 
 
@@ -31,6 +31,35 @@ class Segment(BaseModel):
     start: float = Field(ge=0, description="seconds")
     end: float = Field(ge=0, description="seconds")
     kind: Literal["kept", "new"] = Field(description="the source's own audio, or made anew")
+
+
+class WebhookAttempt(BaseModel):
+    at: str
+    status: int | None = Field(description="the receiver's HTTP status; null: no answer")
+    error: str | None = None
+    duration_ms: int
+    outcome: Literal["delivered", "retry", "stop"]
+    next_attempt_at: str | None = Field(default=None, description="when it is tried again")
+
+
+class WebhookDelivery(BaseModel):
+    id: str = Field(description="the webhook-id header, the same on every retry")
+    event: Literal[WEBHOOK_EVENTS]  # type: ignore[valid-type]
+    state: Literal["pending", "delivered", "failed"]
+    attempts: list[WebhookAttempt]
+    next_attempt_at: str | None = None
+
+
+class WebhookBlock(BaseModel):
+    url: str
+    events: list[Literal[WEBHOOK_EVENTS]]  # type: ignore[valid-type]
+    deliveries: list[WebhookDelivery]
+
+
+class WebhookSecret(BaseModel):
+    secret: str = Field(description="whsec_...: verify deliveries with it (Standard Webhooks)")
+    previous: str | None = Field(default=None, description="after a rotation, for 24 h")
+    previous_expires_at: str | None = None
 
 
 class _JobBase(BaseModel):
@@ -63,6 +92,9 @@ class _JobBase(BaseModel):
     snapped: dict[str, float] | None = Field(
         default=None, description="edits: the range the engine used (e.g. snapped to bar lines)"
     )
+    webhook: WebhookBlock | None = Field(
+        default=None, description="jobs submitted with a webhook: its deliveries (GET by id)"
+    )
 
 
 # Every input field, as the job shows it back (optional: old records may lack new ones).
@@ -70,7 +102,8 @@ Job = create_model(
     "Job",
     __base__=_JobBase,
     **{
-        **{name: (field.annotation | None, None) for name, field in JobParams.model_fields.items()},
+        **{name: (field.annotation | None, None)
+           for name, field in JobParams.model_fields.items() if name not in WEBHOOK_FIELDS},
         # An edit's result is as long as its source (or the extension): any whole seconds.
         "duration": (int | None, Field(default=None, ge=1, description="seconds")),
     },
@@ -79,16 +112,20 @@ Job = create_model(
 
 class JobList(BaseModel):
     jobs: list[Job]  # type: ignore[valid-type]
-    total: int
-    offset: int
+    total: int | None = Field(default=None, description="offset paging only")
+    offset: int | None = Field(default=None, description="offset paging only")
     limit: int
+    next_cursor: str | None = Field(
+        default=None, description="cursor paging (API keys, or `cursor` given): the next "
+        "page's cursor, null on the last page",
+    )
 
 
 def component_schemas() -> dict:
     """components.schemas for the OpenAPI 3.1 document (JSON Schema 2020-12 dialect)."""
     schemas: dict = {}
     models = {"GenerateRequest": JobParams, "Error": Error, "Accepted": Accepted,
-              "Job": Job, "JobList": JobList}
+              "Job": Job, "JobList": JobList, "WebhookSecret": WebhookSecret}
     for name, model in models.items():
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
         for inner, definition in schema.pop("$defs", {}).items():

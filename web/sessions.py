@@ -33,6 +33,9 @@ class ApiOnlySessions(SessionInterface):
     def open_session(self, app, request):
         if not (request.path.startswith("/api/") or request.path == "/"):
             return NullSession()
+        if "Authorization" in request.headers and request.path.startswith("/api/"):
+            # An API key request (web/auth.py): no session, no cookie read or set.
+            return NullSession()
         sid = request.cookies.get(app.config["SESSION_COOKIE_NAME"])
         hit = self._cache.get(sid) if sid else None
         if hit is not None and hit[0] > time.monotonic():

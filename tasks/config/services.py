@@ -15,7 +15,11 @@ def job_store(settings: Settings | None = None) -> JobStore:
     settings = settings or get_settings()
     # Records outlive their audio (2x RETENTION_HOURS) so that, after the purge
     # deletes a job's audio, the API can still answer "expired" rather than "not found".
-    return JobStore(redis_for(settings, "jobs"), record_ttl_seconds(settings))
+    store = JobStore(redis_for(settings, "jobs"), record_ttl_seconds(settings))
+    from tasks.webhooks.outbox import dispatch
+
+    store.on_webhook = dispatch  # a transition a webhook wants is sent at once
+    return store
 
 
 @lru_cache(maxsize=4)
@@ -37,3 +41,11 @@ def audio_storage(settings: Settings | None = None, interactive: bool = False) -
         settings.storage_url, endpoint_url=settings.s3_endpoint_url or None,
         fail_fast=interactive,
     )
+
+
+@lru_cache(maxsize=4)
+def client_store(settings: Settings | None = None):
+    """API clients and keys: in the jobs DB, next to the jobs they own."""
+    from tasks.clients.store import ClientStore
+
+    return ClientStore(redis_for(settings or get_settings(), "jobs"))

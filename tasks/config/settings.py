@@ -7,19 +7,23 @@ message naming the variable, instead of surfacing later as an odd error.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 
 # One REDIS_URL; each concern gets its own DB number, offset from the URL's DB.
 REDIS_DB_OFFSETS = {"broker": 0, "results": 1, "jobs": 2, "sessions": 3, "limits": 4}
 
+
+# A Sentinel service name: what `sentinel monitor NAME host port quorum` accepts.
+_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,64}\Z")
 
 # More proxies than this in front of one API is a typo, and each one trusted
 # lets a client pick the address that per-IP limits count.
@@ -67,8 +71,34 @@ def _list(name: str, raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _seconds_list(name: str, raw: str) -> tuple[float, ...]:
+    return tuple(_float(name, item) for item in _list(name, raw))
+
+
 def _str(name: str, raw: str) -> str:
     return raw.strip()
+
+
+def _raw(name: str, raw: str) -> str:
+    return raw  # a password: spaces may be part of it
+
+
+_HOST_RE = re.compile(r"^([A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])\Z")
+
+
+def _sentinels(name: str, raw: str) -> tuple[tuple[str, int], ...]:
+    nodes = []
+    for item in _list(name, raw):
+        host, sep, port = item.rpartition(":")
+        if not sep or not _HOST_RE.match(host) or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsError(
+                f"{name} must list host:port pairs separated by commas "
+                f"(e.g. 10.0.0.5:26379,10.0.0.6:26379), got {item!r}"
+            )
+        nodes.append((host.strip("[]"), int(port)))
+    if raw.strip() and not nodes:
+        raise SettingsError(f"{name} must list at least one host:port, got {raw!r}")
+    return tuple(nodes)
 
 
 @dataclass(frozen=True)
@@ -76,6 +106,23 @@ class Settings:
     """Defaults suit `make run` on a laptop; production sets the rest."""
 
     redis_url: str = field(default="redis://127.0.0.1:6379/0", metadata={"env": "REDIS_URL"})
+    # Sentinel mode: every Redis client asks these sentinels for the primary of
+    # REDIS_SENTINEL_MASTER. REDIS_URL still gives the base DB number and the
+    # data nodes' password; its host and port are then unused.
+    redis_sentinels: tuple[tuple[str, int], ...] = field(
+        default=(), metadata={"env": "REDIS_SENTINELS", "parse": _sentinels}
+    )
+    redis_sentinel_master: str = field(default="", metadata={"env": "REDIS_SENTINEL_MASTER"})
+    redis_sentinel_password: str = field(
+        default="", metadata={"env": "REDIS_SENTINEL_PASSWORD", "parse": _raw}
+    )
+    # Under Sentinel, a submit is answered 202 only after this many replicas
+    # have its record and message (Redis WAIT, up to REDIS_WAIT_MS): a failover
+    # right after the answer cannot lose the job. 0 turns the wait off.
+    redis_wait_replicas: int = field(
+        default=1, metadata={"env": "REDIS_WAIT_REPLICAS", "parse": _int}
+    )
+    redis_wait_ms: int = field(default=500, metadata={"env": "REDIS_WAIT_MS", "parse": _int})
     storage_url: str = field(default="", metadata={"env": "STORAGE_URL"})
     s3_endpoint_url: str = field(default="", metadata={"env": "S3_ENDPOINT_URL"})
     secret_key: str = field(default="", metadata={"env": "SECRET_KEY"})
@@ -110,6 +157,25 @@ class Settings:
     )
     max_active_jobs_per_ip: int = field(
         default=15, metadata={"env": "MAX_ACTIVE_JOBS_PER_IP", "parse": _int}
+    )
+    # API key clients (tasks/clients): defaults for `flask keys create` without
+    # --rate / --max-active. They replace the per-session and per-IP ones.
+    rate_limit_client: str = field(default="10/minute", metadata={"env": "RATE_LIMIT_CLIENT"})
+    max_active_jobs_per_client: int = field(
+        default=4, metadata={"env": "MAX_ACTIVE_JOBS_PER_CLIENT", "parse": _int}
+    )
+    # Webhooks (tasks/webhooks): hosts or CIDRs that may be called over http://
+    # or at non-public addresses; per-attempt timeout; waits before each retry.
+    webhook_allow_hosts: tuple[str, ...] = field(
+        default=(), metadata={"env": "WEBHOOK_ALLOW_HOSTS", "parse": _list}
+    )
+    webhook_timeout_seconds: float = field(
+        default=10.0, metadata={"env": "WEBHOOK_TIMEOUT_SECONDS", "parse": _float}
+    )
+    # Standard Webhooks' schedule: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h.
+    webhook_retry_schedule: tuple[float, ...] = field(
+        default=(5, 300, 1800, 7200, 18000, 36000, 36000),
+        metadata={"env": "WEBHOOK_RETRY_SCHEDULE", "parse": _seconds_list},
     )
     trusted_proxy_count: int = field(
         default=0, metadata={"env": "TRUSTED_PROXY_COUNT", "parse": _int}
@@ -159,6 +225,21 @@ class Settings:
                 f"REDIS_URL must look like redis://host:6379/0, got {self.redis_url!r}"
             )
         base = self.redis_base_db
+        if self.redis_sentinels and not _NAME_RE.match(self.redis_sentinel_master):
+            raise SettingsError(
+                "REDIS_SENTINEL_MASTER must name the monitored primary (the name in the "
+                "sentinels' `sentinel monitor NAME ...` line) when REDIS_SENTINELS is set, "
+                f"got {self.redis_sentinel_master!r}"
+            )
+        if self.redis_wait_replicas < 0 or self.redis_wait_ms < 1:
+            raise SettingsError("REDIS_WAIT_REPLICAS must be >= 0 and REDIS_WAIT_MS >= 1")
+        if not self.redis_sentinels and (
+            self.redis_sentinel_master or self.redis_sentinel_password
+        ):
+            raise SettingsError(
+                "REDIS_SENTINEL_MASTER / REDIS_SENTINEL_PASSWORD are set but REDIS_SENTINELS "
+                "is not: list the sentinels (host:port,...) or unset them"
+            )
         if base + max(REDIS_DB_OFFSETS.values()) > 15:
             raise SettingsError(
                 f"REDIS_URL database {base} leaves no room for the "
@@ -177,13 +258,15 @@ class Settings:
             raise SettingsError("SESSION_COOKIE_SAMESITE=None requires SESSION_COOKIE_SECURE=1")
         if not self.local_mode and not self.secret_key:
             raise SettingsError("SECRET_KEY must be set when LOCAL_MODE=0")
-        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP", "RATE_LIMIT_READ_IP"):
+        for name in ("RATE_LIMIT_SESSION", "RATE_LIMIT_IP", "RATE_LIMIT_READ_IP",
+                     "RATE_LIMIT_CLIENT"):
             value = getattr(self, name.lower())
             if "/" not in value and " per " not in value:
                 raise SettingsError(f"{name} must look like '5/minute', got {value!r}")
         for name in ("RETENTION_HOURS", "MAX_WORKER_LOSSES", "SESSION_LIFETIME_HOURS",
                      "STALL_SECONDS", "MAX_STREAMS_PER_SESSION", "MAX_STREAMS_PER_IP",
-                     "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP"):
+                     "MAX_ACTIVE_JOBS_PER_SESSION", "MAX_ACTIVE_JOBS_PER_IP",
+                     "MAX_ACTIVE_JOBS_PER_CLIENT"):
             if getattr(self, name.lower()) < 1:
                 raise SettingsError(f"{name} must be at least 1")
         if self.storage_retries < 0 or self.max_body_bytes < 1024:
@@ -193,6 +276,16 @@ class Settings:
                 f"TRUSTED_PROXY_COUNT must be 0..{MAX_TRUSTED_PROXIES} (the reverse proxies "
                 f"in front of the API), got {self.trusted_proxy_count}"
             )
+        if not 0 < self.webhook_timeout_seconds <= 15:
+            raise SettingsError("WEBHOOK_TIMEOUT_SECONDS must be more than 0 and at most 15")
+        for item in self.webhook_allow_hosts:
+            if "/" in item:
+                try:
+                    ipaddress.ip_network(item, strict=False)
+                except ValueError:
+                    raise SettingsError(
+                        f"WEBHOOK_ALLOW_HOSTS: {item!r} is neither a host name nor a CIDR"
+                    ) from None
         for origin in self.cors_origins:
             if not _ORIGIN_RE.match(origin):
                 raise SettingsError(
@@ -220,6 +313,44 @@ class Settings:
         db = self.redis_base_db + REDIS_DB_OFFSETS[concern]
         return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, ""))
 
+    @property
+    def uses_sentinel(self) -> bool:
+        return bool(self.redis_sentinels)
+
+    def redis_db_for(self, concern: str) -> int:
+        return self.redis_base_db + REDIS_DB_OFFSETS[concern]
+
+    def redis_password(self) -> str | None:
+        """The data nodes' password (REDIS_URL's), also under Sentinel."""
+        parts = urlsplit(self.redis_url)
+        return unquote(parts.password) if parts.password else None
+
+    def celery_url_for(self, concern: str) -> str:
+        """Celery's broker / result backend URL: `sentinel://` URLs, one per sentinel."""
+        if not self.redis_sentinels:
+            return self.redis_url_for(concern)
+        netloc = urlsplit(self.redis_url).netloc
+        auth = netloc.rpartition("@")[0]
+        auth = f"{auth}@" if auth else ""
+        db = self.redis_db_for(concern)
+        return ";".join(
+            f"sentinel://{auth}{_netloc(host, port)}/{db}" for host, port in self.redis_sentinels
+        )
+
+    def sentinel_kwargs(self) -> dict:
+        """Options for the connections to the sentinels themselves."""
+        kwargs = {"socket_timeout": 1.0, "socket_connect_timeout": 1.0}
+        if self.redis_sentinel_password:
+            kwargs["password"] = self.redis_sentinel_password
+        return kwargs
+
+    def limits_storage_uri(self) -> str:
+        """Flask-Limiter's storage: `redis+sentinel://h1:p1,h2:p2/master` under Sentinel."""
+        if not self.redis_sentinels:
+            return self.redis_url_for("limits")
+        hosts = ",".join(_netloc(host, port) for host, port in self.redis_sentinels)
+        return f"redis+sentinel://{hosts}/{self.redis_sentinel_master}"
+
     def time_limits(self, duration: int) -> tuple[int, int]:
         soft = int(self.time_limit_base + self.time_limit_per_second * duration)
         return soft, soft + 30
@@ -227,6 +358,10 @@ class Settings:
     @classmethod
     def env_names(cls) -> list[str]:
         return [f.metadata["env"] for f in dataclasses.fields(cls)]
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 @lru_cache(maxsize=1)

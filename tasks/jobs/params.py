@@ -36,7 +36,10 @@ from inference.contract import (
 DURATIONS = (30, 60, 120)
 DEFAULT_DURATION = 60
 # Fields that shape the delivered file, not the music: the engine never sees them.
-DELIVERY_FIELDS: tuple[str, ...] = ("format",)
+WEBHOOK_FIELDS = ("webhook", "webhook_events_filter")  # API key clients only (web/, tasks/webhooks)
+DELIVERY_FIELDS: tuple[str, ...] = ("format", *WEBHOOK_FIELDS)
+WEBHOOK_EVENTS = ("started", "completed")  # completed: finished, failed or canceled
+MAX_WEBHOOK_URL = 2048
 FORMATS = ("wav", "flac", "mp3", "opus")
 SONG_FIELDS = ("lyrics", "instrumental", "vocal_language", "bpm", "key", "time_signature")
 DEFAULT_VOCAL_LANGUAGE = "en"
@@ -103,6 +106,14 @@ _NOT_SUNG_INSTRUMENTAL = {"not": {
                    "instrumental": {"const": True}},
 }}
 
+# A webhook_events_filter without a webhook is refused too.
+_FILTER_WITHOUT_WEBHOOK = {
+    "required": ["webhook_events_filter"],
+    "properties": {"webhook_events_filter": {"type": "array"}},
+    "not": {"required": ["webhook"], "properties": {"webhook": {"type": "string"}}},
+}
+_NOT_REFUSED = {"not": {"anyOf": [_NOT_SUNG_INSTRUMENTAL["not"], _FILTER_WITHOUT_WEBHOOK]}}
+
 
 _EDITS = [t for t in TASKS if t != "text2music"]
 _NULL = {"type": "null"}
@@ -116,7 +127,7 @@ def _when(*tasks: str) -> dict:
 # what needs the source (a range inside it, the result's length, end - start)
 # is checked once the source is known (tasks/jobs/edits.py), after its 404/403.
 _TASK_RULES = {"allOf": [
-    _NOT_SUNG_INSTRUMENTAL,
+    _NOT_REFUSED,
     # A prompt, unless the task is one that inherits the source's.
     {"anyOf": [{"required": ["prompt"]}, _when("extend", "repaint")]},
     # Each edit field only with the tasks that take it (absent task: text2music).
@@ -190,6 +201,15 @@ class JobParams(BaseModel):
     strength: float | None = Field(
         default=None, ge=0, le=1,
         description="repaint/cover: how much of the source survives, 0-1 (default 0.5)",
+    )
+    webhook: str | None = Field(
+        default=None, max_length=MAX_WEBHOOK_URL, pattern="^https?://[^\\s]+$",
+        description="API keys only: an https:// URL told of this job's events (Standard Webhooks)",
+    )
+    webhook_events_filter: list[Literal[WEBHOOK_EVENTS]] | None = Field(  # type: ignore[valid-type]
+        default=None, min_length=1, max_length=2,
+        description="Which events the webhook gets; default ['completed'] (finished, failed or "
+        "canceled)",
     )
 
     @field_validator("prompt", "genre", "lyrics", mode="before")
@@ -268,6 +288,11 @@ class JobParams(BaseModel):
             object.__setattr__(self, "instrumental", not self.lyrics)
         if self.lyrics and self.vocal_language is None:
             object.__setattr__(self, "vocal_language", DEFAULT_VOCAL_LANGUAGE)
+        if self.webhook_events_filter is not None and self.webhook is None:
+            raise ValueError("`webhook_events_filter` needs a `webhook`")
+        if self.webhook is not None:
+            wanted = self.webhook_events_filter or ["completed"]
+            object.__setattr__(self, "webhook_events_filter", sorted(set(wanted)))
         return self
 
     @classmethod
@@ -300,10 +325,10 @@ class JobParams(BaseModel):
         return self.task != "text2music"
 
     def as_dict(self) -> dict:
-        """Every field as resolved; song and edit fields not given are left out (and the
-        task, for text2music: a plain job's record and message are as before edits)."""
-        out = {k: v for k, v in self.model_dump().items()
-               if k not in (*SONG_FIELDS, *EDIT_FIELDS, "prompt") or v is not None}
+        """Every field as resolved; song, webhook and edit fields not given are left out
+        (and the task, for text2music: a plain job's record and message are as before edits)."""
+        optional = (*SONG_FIELDS, *WEBHOOK_FIELDS, *EDIT_FIELDS, "prompt")
+        out = {k: v for k, v in self.model_dump().items() if k not in optional or v is not None}
         if not self.is_edit:
             out.pop("task")
         else:
@@ -359,6 +384,8 @@ _FIELD_MESSAGES = {
     "start": f"start must be a number of seconds from 0 to {MAX_EDIT_DURATION}",
     "end": f"end must be a number of seconds from 0 to {MAX_EDIT_DURATION}",
     "strength": "strength must be a number from 0 to 1",
+    "webhook": f"webhook must be an https:// URL of at most {MAX_WEBHOOK_URL} characters",
+    "webhook_events_filter": f"webhook_events_filter must be a list of {', '.join(WEBHOOK_EVENTS)}",
 }
 _STATUS = {"duration": 400}
 

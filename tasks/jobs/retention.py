@@ -19,33 +19,31 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from storage import StorageError, check_key, key_job_id
-from tasks.config.services import audio_storage, job_store, record_ttl_seconds
-from tasks.config.settings import get_settings
+from storage import Storage, StorageError, check_key, key_job_id
 from tasks.jobs.status import TERMINAL, Status
-from tasks.jobs.store import JOB_ID_RE
+from tasks.jobs.store import JOB_ID_RE, JobStore
 
 log = logging.getLogger("tasks.jobs.retention")
 
 _SCAN_BATCH = 500
 
 
-def purge(now: datetime | None = None, settings=None) -> dict:
-    settings = settings or get_settings()
+def purge(jobs: JobStore, storage: Storage, settings, now: datetime | None = None) -> dict:
+    """One retention pass over `storage` and the records in `jobs` (beat's caller
+    hands both in: tasks/maintenance.py)."""
     now = now or datetime.now(UTC)
     if now.tzinfo is None:
         now = now.replace(tzinfo=UTC)
     cutoff = now - timedelta(hours=settings.retention_hours)
-    audio = _purge_audio(settings, cutoff)
-    records = _sweep_records(settings, now, cutoff)
-    result = {**audio, **records, "temporaries_deleted": _sweep_temporaries(settings),
+    audio = _purge_audio(jobs, storage, cutoff)
+    records = _sweep_records(jobs, settings, now, cutoff)
+    result = {**audio, **records, "temporaries_deleted": _sweep_temporaries(storage),
               "cutoff": cutoff.isoformat()}
     log.info("retention purge: %s", result)
     return result
 
 
-def _purge_audio(settings, cutoff: datetime) -> dict:
-    storage, jobs = audio_storage(settings), job_store(settings)
+def _purge_audio(jobs: JobStore, storage: Storage, cutoff: datetime) -> dict:
     deleted = skipped = errors = 0
     for info in list(storage.list()):
         if info.modified >= cutoff:
@@ -67,10 +65,10 @@ def _purge_audio(settings, cutoff: datetime) -> dict:
     return {"deleted": deleted, "skipped": skipped, "errors": errors}
 
 
-def _sweep_temporaries(settings) -> int:
+def _sweep_temporaries(storage: Storage) -> int:
     # Upload copies left by a worker killed mid-write (file storage only: S3
     # multipart uploads that never complete are the bucket lifecycle's job).
-    sweep = getattr(audio_storage(settings), "sweep_temporaries", None)
+    sweep = getattr(storage, "sweep_temporaries", None)
     try:
         return sweep() if sweep else 0
     except OSError as exc:
@@ -78,9 +76,8 @@ def _sweep_temporaries(settings) -> int:
         return 0
 
 
-def _sweep_records(settings, now: datetime, cutoff: datetime) -> dict:
-    jobs = job_store(settings)
-    lifetime = record_ttl_seconds(settings)
+def _sweep_records(jobs: JobStore, settings, now: datetime, cutoff: datetime) -> dict:
+    lifetime = jobs.retention  # records live 2x RETENTION_HOURS (tasks.config.services)
     record_cutoff = now - timedelta(seconds=lifetime)
     marked = dropped = ttl_restored = 0
     fields = ("status", "created_at", "finished_at", "expired")

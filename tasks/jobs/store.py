@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
+import secrets
 import time
 from datetime import UTC, datetime
 
@@ -19,6 +21,8 @@ import redis
 
 from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
+
+log = logging.getLogger("tasks.jobs.store")
 
 TIME_LIMIT_ERROR = "generation took longer than its time limit"
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
@@ -34,8 +38,13 @@ WORKER_FORGET_AFTER = 3600.0  # a worker silent this long is dropped from worker
 
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds",
-                "instrumental", "bpm", "size_bytes", "peaks", "extend_from", "extend_by", "start",
-                "end", "strength", "segments", "snapped"}
+                "instrumental", "bpm", "size_bytes", "peaks", "webhook_events_filter",
+                "extend_from", "extend_by", "start", "end", "strength", "segments", "snapped"}
+# Pending webhook deliveries (tasks/webhooks/outbox.py): member "{job id}:{event}",
+# score = when it is due. A transition that a job's webhook wants adds it here in
+# the same script, so no event is lost between the transition and its delivery.
+WEBHOOKS_DUE_KEY = "webhooks:due"
+WEBHOOK_DISPATCH_LEASE = 60  # seconds the fast path has before the sweep sends it again
 
 
 def utcnow() -> str:
@@ -86,7 +95,8 @@ _RECORD_PATTERN = _job_key("*")
 # Every move in or out of the queue zset adjusts the per-duration totals, and
 # every end of a job releases its owner's and client's active slots, inside
 # the same script: the running totals cannot drift from the records.
-_LUA_HELPERS = """
+_LUA_HELPERS = f"""
+local WEBHOOKS_DUE_KEY, WEBHOOK_DISPATCH_LEASE = '{WEBHOOKS_DUE_KEY}', {WEBHOOK_DISPATCH_LEASE}
 local function dequeue(queue, totals, job_id, job_key)
   if redis.call('ZREM', queue, job_id) == 1 then
     local d = redis.call('HGET', job_key, 'duration')
@@ -98,6 +108,18 @@ local function enqueue(queue, totals, job_id, job_key, score)
     local d = redis.call('HGET', job_key, 'duration')
     if d then redis.call('HINCRBY', totals, d, 1) end
   end
+end
+local function hook(job_key, job_id, event)
+  local wanted = redis.call('HGET', job_key, 'webhook_events_filter')
+  if not wanted or not string.find(wanted, '"' .. event .. '"', 1, true) then return 0 end
+  local state = 'webhook:' .. job_id  -- once per event: a redelivered job starts again
+  if redis.call('HSETNX', state, event, '{{}}') == 0 then return 0 end
+  local ttl = redis.call('TTL', job_key)
+  if ttl > 0 then redis.call('EXPIRE', state, ttl) end
+  -- due after the dispatch lease: the caller sends it at once (JobStore.on_webhook)
+  local due = tonumber(redis.call('TIME')[1]) + WEBHOOK_DISPATCH_LEASE
+  redis.call('ZADD', WEBHOOKS_DUE_KEY, due, job_id .. ':' .. event)
+  return 1
 end
 local function release(job_key, job_id)
   local owner, client = unpack(redis.call('HMGET', job_key, 'owner', 'client'))
@@ -122,8 +144,15 @@ local function active(set, cap)
   return redis.call('SCARD', set)
 end
 local job_key, owner_index, queue, totals, owner_set, client_set, channel = unpack(KEYS)
-local job_id, score, ttl, max_owner, max_client, queued, event =
-  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7]
+local job_id, score, ttl, max_owner, max_client, queued, event, created_at =
+  ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7],
+  ARGV[8]
+if redis.call('HGET', job_key, 'created_at') == created_at then
+  -- This very call, applied already (a retry after a lost reply): its caps
+  -- were checked then; counting the job against them again would refuse it.
+  local rank = redis.call('ZRANK', queue, job_id)
+  return {'ok', 0, 0, rank or -1}
+end
 local n_owner = redis.call('SCARD', owner_set)
 if max_owner > 0 then n_owner = active(owner_set, max_owner) end
 if max_owner > 0 and n_owner >= max_owner then return {'owner', n_owner, 0, -1} end
@@ -132,7 +161,7 @@ if client_set ~= owner_set then
   n_client = max_client > 0 and active(client_set, max_client) or redis.call('SCARD', client_set)
   if max_client > 0 and n_client >= max_client then return {'client', n_client, n_owner, -1} end
 end
-for i = 8, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
+for i = 9, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', job_key, ttl)
 redis.call('ZADD', owner_index, score, job_id)
 redis.call('EXPIRE', owner_index, ttl)
@@ -160,6 +189,10 @@ local key, queue, running, channel, totals = unpack(KEYS)
 local job_id, now = ARGV[1], tonumber(ARGV[5])
 local status = redis.call('HGET', key, 'status')
 if not status then return {'missing', 0} end
+if status == 'started' and redis.call('HGET', key, 'start_call') == ARGV[11] then
+  -- This very call, applied already (a retry after a lost reply): same answer.
+  return {'started', tonumber(redis.call('HGET', key, 'attempts'))}
+end
 if status ~= 'queued' and status ~= 'started' then return {status, 0} end
 local losses = tonumber(redis.call('HGET', key, 'losses') or '0')
 if status == 'started' and redis.call('HGET', key, 'retrying') ~= '1' then
@@ -169,7 +202,7 @@ if status == 'started' and redis.call('HGET', key, 'retrying') ~= '1' then
     redis.call('ZREM', running, job_id)
     release(key, job_id)
     redis.call('PUBLISH', channel, ARGV[7])
-    return {'timed_out', 0}
+    return {'timed_out', 0, hook(key, job_id, 'completed')}
   end
   local seen = redis.call('ZSCORE', running, job_id)
   if seen and tonumber(seen) > now - tonumber(ARGV[8]) then return {'duplicate', 0} end
@@ -182,16 +215,16 @@ if losses >= tonumber(ARGV[3]) then
   redis.call('ZREM', running, job_id)
   release(key, job_id)
   redis.call('PUBLISH', channel, ARGV[7])
-  return {'gave_up', losses}
+  return {'gave_up', losses, hook(key, job_id, 'completed')}
 end
 local attempts = redis.call('HINCRBY', key, 'attempts', 1)
 redis.call('HSET', key, 'status', 'started', 'started_at', ARGV[2], 'progress', 0,
-           'deadline', now + tonumber(ARGV[10]))
+           'deadline', now + tonumber(ARGV[10]), 'start_call', ARGV[11])
 redis.call('ZADD', running, now, job_id)
 -- Published from here: one round trip between a job's delivery and its
 -- `started` event.
 redis.call('PUBLISH', channel, ARGV[6])
-return {'started', attempts}
+return {'started', attempts, hook(key, job_id, 'started')}
 """
 
 # The worker process running this job died (its parent saw it): the job's
@@ -208,6 +241,10 @@ return 0
 # a job that just finished, or just touched its heartbeat, is left alone.
 _REQUEUE = _LUA_HELPERS + """
 local key = KEYS[1]
+local status, enqueued_at = unpack(redis.call('HMGET', key, 'status', 'enqueued_at'))
+if status == 'queued' and enqueued_at == ARGV[3] then
+  return 1  -- this very call, applied already (a retry after a lost reply)
+end
 local seen = redis.call('ZSCORE', KEYS[2], ARGV[1])
 if redis.call('HGET', key, 'status') ~= 'started' or not seen
    or tonumber(seen) > tonumber(ARGV[2]) then
@@ -229,7 +266,18 @@ local allowed = false
 for word in string.gmatch(ARGV[1], '[^,]+') do
   if word == status then allowed = true end
 end
-if not allowed then return status end
+if not allowed then
+  -- This very call, applied already (a retry after a lost reply) left every
+  -- field as asked, its status included: report it done. A different call
+  -- (another finished_at, another status) still gets the current status.
+  local applied = false
+  for i = 3, #ARGV, 2 do
+    if redis.call('HGET', KEYS[1], ARGV[i]) ~= ARGV[i + 1] then return status end
+    if ARGV[i] == 'status' then applied = true end
+  end
+  if applied then return 'ok' end
+  return status
+end
 local new_status = nil
 for i = 3, #ARGV, 2 do
   redis.call('HSET', KEYS[1], ARGV[i], ARGV[i + 1])
@@ -240,8 +288,11 @@ if new_status then
   -- (a field update such as `expired` must not), and is announced.
   dequeue(KEYS[2], KEYS[5], ARGV[2], KEYS[1])
   redis.call('ZREM', KEYS[3], ARGV[2])
-  if new_status ~= 'queued' and new_status ~= 'started' then release(KEYS[1], ARGV[2]) end
   redis.call('PUBLISH', KEYS[4], '{"event": "' .. new_status .. '"}')
+  if new_status ~= 'queued' and new_status ~= 'started' then
+    release(KEYS[1], ARGV[2])
+    if hook(KEYS[1], ARGV[2], 'completed') == 1 then return 'ok+webhook' end
+  end
 end
 return 'ok'
 """
@@ -269,6 +320,9 @@ class JobStore:
         self._requeue = client.register_script(_REQUEUE)
         self._mark_lost = client.register_script(_MARK_LOST)
         self._forget = client.register_script(_FORGET)
+        # Called as on_webhook(store, job_id, event) after a transition made a
+        # webhook delivery due (tasks.config.services wires tasks.webhooks.outbox).
+        self.on_webhook = None
 
     # --- records -----------------------------------------------------------
     def create(
@@ -296,7 +350,7 @@ class JobStore:
         owner_set = _active_key("owner", owner)
         client_set = _active_key("client", client) if client else owner_set
         args = [job_id, time.time(), self.retention, max_owner, max_client,
-                "1" if queued else "0", json.dumps({"event": "queued"})]
+                "1" if queued else "0", json.dumps({"event": "queued"}), now]
         for name, value in self._encode(record).items():
             args += [name, value]
         scope, first, second, rank = self._create(
@@ -374,6 +428,29 @@ class JobStore:
             self.r.zrem(key, *expired)
         return [r for r in records if r is not None], self.r.zcard(key)
 
+    def page_for_owner(
+        self, owner: str, after: tuple[float, str] | None, limit: int
+    ) -> tuple[list[dict], tuple[float, str] | None]:
+        """Newest first, from just after `after` (score, job id): a stable cursor,
+        unlike an offset, when new jobs arrive between pages. Returns (records, next)."""
+        key = _owner_key(owner)
+        top = "+inf" if after is None else after[0]
+        # Entries that share the cursor's score come in reverse id order (ZREVRANGE
+        # ties); the ones not yet seen are those with a smaller id.
+        slack = 0 if after is None else 20
+        found = self.r.zrevrangebyscore(key, top, "-inf", start=0, num=limit + 1 + slack,
+                                        withscores=True)
+        entries = [(i.decode(), score) for i, score in found]
+        if after is not None:
+            entries = [(i, sc) for i, sc in entries if sc < after[0] or i < after[1]]
+        page, more = entries[:limit], len(entries) > limit
+        records = self.get_many([i for i, _ in page]) if page else []
+        expired = [i for (i, _), record in zip(page, records, strict=True) if record is None]
+        if expired:
+            self.r.zrem(key, *expired)
+        following = (page[-1][1], page[-1][0]) if more and page else None
+        return [r for r in records if r is not None], following
+
     # --- transitions ---------------------------------------------------------
     def start(
         self, job_id: str, max_losses: int, *, stall_seconds: float = 90.0,
@@ -387,16 +464,18 @@ class JobStore:
         deadline: failed).
         """
         error = f"the job was interrupted {max_losses} times (worker lost); giving up"
-        outcome, count = self._start(
+        outcome, count, *webhook = self._start(
             keys=[_job_key(job_id), _QUEUE_KEY, _RUNNING_KEY, _events_channel(job_id),
                   _QUEUED_DURATIONS_KEY],
             args=[job_id, utcnow(), max_losses, error, time.time(),
                   json.dumps({"event": "started"}), json.dumps({"event": "failed"}),
-                  stall_seconds, TIME_LIMIT_ERROR, hard_limit],
+                  stall_seconds, TIME_LIMIT_ERROR, hard_limit, secrets.token_hex(8)],
         )
         outcome = outcome.decode() if isinstance(outcome, bytes) else outcome
         if outcome in ("gave_up", "timed_out"):
             count_transition(self.r, Status.FAILED)
+        if webhook and webhook[0] == 1:
+            self._webhook_due(job_id, "started" if outcome == "started" else "completed")
         return outcome, int(count)
 
     def mark_lost(self, job_id: str) -> None:
@@ -406,6 +485,10 @@ class JobStore:
     def transition(self, job_id: str, allowed_from: tuple[str, ...], **fields) -> str:
         """Set fields only if the current status is in allowed_from; returns 'ok' or it."""
         args = [",".join(allowed_from), job_id]
+        if "status" in fields:
+            # Names this call, so a replay of it (redis-py re-sending after a
+            # lost reply) is told apart from another caller's same change.
+            fields = {**fields, "transition_call": secrets.token_hex(8)}
         for name, value in self._encode(fields).items():
             args += [name, value]
         result = self._transition(
@@ -414,9 +497,24 @@ class JobStore:
             args=args,
         )
         result = result.decode() if isinstance(result, bytes) else result
+        if result == "ok+webhook":
+            result = "ok"
+            self._webhook_due(job_id, "completed")
         if result == "ok" and "status" in fields:
             count_transition(self.r, fields["status"])
         return result
+
+    def _webhook_due(self, job_id: str, event: str) -> None:
+        # The fast path: the event is already pending in WEBHOOKS_DUE_KEY (the
+        # transition's script put it there), so a failure here only delays it
+        # until the sweep finds it.
+        if self.on_webhook is None:
+            return
+        try:
+            self.on_webhook(self, job_id, event)
+        except Exception as exc:
+            log.warning("webhook not dispatched now (%s: %s); the sweep will",
+                        type(exc).__name__, exc, extra={"job_id": job_id})
 
     def cancel(self, job_id: str) -> str:
         return self.transition(
@@ -449,6 +547,11 @@ class JobStore:
         cutoff = time.time() - older_than
         return [i.decode() for i in self.r.zrangebyscore(_RUNNING_KEY, "-inf", cutoff)]
 
+    def queued_since(self, older_than: float) -> list[str]:
+        """Ids of jobs queued (or requeued) at least `older_than` seconds ago."""
+        cutoff = time.time() - older_than
+        return [i.decode() for i in self.r.zrangebyscore(_QUEUE_KEY, "-inf", cutoff)]
+
     def requeue(self, job_id: str, older_than: float) -> bool:
         """started -> queued if the job showed no sign of life for older_than seconds."""
         now = time.time()
@@ -458,6 +561,16 @@ class JobStore:
             args=[job_id, now - older_than, utcnow(), now],
         )
         return bool(done)
+
+    def replicate(self, job_id: str, replicas: int, timeout_ms: int) -> int:
+        """Wait until `replicas` replicas have every write made so far (the
+        job's message included); returns how many acknowledged in time."""
+        # WAIT covers this connection's last write, so one is made here, after
+        # the caller's others (the broker's message went over another connection).
+        pipe = self.r.pipeline(transaction=False)
+        pipe.hset(_job_key(job_id), "replicated_at", utcnow())
+        pipe.execute_command("WAIT", replicas, timeout_ms)
+        return int(pipe.execute()[1])
 
     def set_progress(self, job_id: str, percent: int) -> None:
         pipe = self.r.pipeline(transaction=False)

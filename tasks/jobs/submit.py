@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import math
 import secrets
+
+import redis
 
 from inference.contract import resolve_seed
 from tasks.app import app
@@ -16,6 +19,9 @@ from tasks.jobs.store import client_key as store_client_key
 __all__ = [
     "TooManyActiveJobs", "QueueUnavailable", "submit", "enqueue", "estimated_wait", "retry_after",
 ]
+
+
+log = logging.getLogger("tasks.jobs.submit")
 
 
 class QueueUnavailable(RuntimeError):
@@ -48,11 +54,14 @@ BATCH_PRIORITY = 9
 
 def submit(
     jobs: JobStore, settings: Settings, owner: str, params: JobParams,
-    client_key: str | None = None, edit: Edit | None = None,
+    client_key: str | None = None, max_owner: int | None = None,
+    record_fields: dict | None = None, edit: Edit | None = None,
 ) -> dict:
     """Record the job within the caps, then enqueue it with limits scaled to its duration
     (an edit's: its result's length; `edit` is what tasks.jobs.edits.resolve made of it).
 
+    `max_owner` replaces the per-session cap (an API client's own); without a
+    `client_key` no per-IP cap applies. `record_fields` go on the record only.
     Raises TooManyActiveJobs (nothing recorded) or QueueUnavailable (nothing queued).
     """
     job_id = new_job_id()
@@ -62,9 +71,9 @@ def submit(
     else:
         fields, stored, duration = edit.fields, edit.record_fields(), edit.duration
     record = jobs.create(
-        job_id, owner, stored,
+        job_id, owner, {**stored, **(record_fields or {})},
         client=None if client_key is None else store_client_key(client_key),
-        max_owner=settings.max_active_jobs_per_session,
+        max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
         max_client=settings.max_active_jobs_per_ip,
     )
     try:
@@ -75,6 +84,19 @@ def submit(
         # Nothing was queued, so no record may claim otherwise.
         jobs.delete(job_id)
         raise QueueUnavailable(str(exc)) from exc
+    if settings.uses_sentinel and settings.redis_wait_replicas:
+        # Replication is asynchronous: without this, a primary lost right
+        # after the 202 could take the job with it (README, "Durability").
+        try:
+            acked = jobs.replicate(job_id, settings.redis_wait_replicas, settings.redis_wait_ms)
+        except redis.RedisError as exc:
+            # Queued already: answering 503 now would leave a job its client
+            # believes refused (and may submit again).
+            log.warning("job %s: could not wait for replicas: %s", job_id, exc)
+            acked = 0
+        if acked < settings.redis_wait_replicas:
+            log.warning("job %s acknowledged by %d of %d replicas within %d ms", job_id, acked,
+                        settings.redis_wait_replicas, settings.redis_wait_ms)
     return record
 
 

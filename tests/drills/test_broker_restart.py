@@ -96,7 +96,7 @@ def test_redis_restart_loses_and_duplicates_nothing(private_redis, tmp_path, wor
         # (beat, every 30 s in production) puts it back in the queue once its
         # run has been silent for STALL_SECONDS; here with a short silence.
         sweep = (
-            "from tasks.jobs.stalled import requeue_stalled; print(requeue_stalled(older_than=3))"
+            "from tasks.maintenance import requeue_stalled; print(requeue_stalled(older_than=3))"
         )
 
         def swept_and_done() -> bool:

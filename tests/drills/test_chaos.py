@@ -31,7 +31,7 @@ FIELDS = {"prompt": "drill: chaos", "duration": 30}
 
 @pytest.mark.drill
 def test_chaos_every_job_ends_once(jobs, worker_pool, storage_root, tmp_path, monkeypatch):
-    from tasks.jobs import stalled
+    from tasks import maintenance
     from tasks.jobs.params import JobParams
     from tasks.jobs.submit import submit
 
@@ -69,7 +69,7 @@ def test_chaos_every_job_ends_once(jobs, worker_pool, storage_root, tmp_path, mo
                 break
             now = time.monotonic()
             if now >= next_sweep:
-                stalled.requeue_stalled(older_than=STALL_SECONDS)
+                maintenance.requeue_stalled(older_than=STALL_SECONDS)
                 next_sweep = now + 2
             for n, worker in enumerate(workers):
                 if worker.proc.poll() is not None:  # killed whole last round: start again

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
+from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 # Routes that are not API operations: the page's static files.
 UNDOCUMENTED_ENDPOINTS = {"static", "page.static"}
@@ -67,9 +68,23 @@ def _fuzz(operation, mode, max_examples: int, seen: dict) -> None:
             # gunicorn's own request-line limit (4094 bytes), before the app runs
             assert "Request Line is too large" in response.text
             return
-        case.validate_response(response)
+        case.validate_response(response, excluded_checks=_caller_dependent(case, response))
 
     check()
+
+
+def _caller_dependent(case, response) -> list:
+    # Whether a `webhook` is taken depends on who calls (API keys only) and where
+    # it points (never a private address): neither is the body's shape, so a 422
+    # about it is no "valid data rejected". Nor is an Idempotency-Key that an
+    # earlier example used with another body (422) or still holds (409). Every
+    # other check still runs.
+    body = case.body if isinstance(case.body, dict) else {}
+    if response.status_code == 422 and "webhook" in body and "webhook" in response.text:
+        return [positive_data_acceptance]
+    if response.status_code in (409, 422) and "Idempotency-Key" in response.text:
+        return [positive_data_acceptance]
+    return []
 
 
 def test_fuzz_finds_no_5xx_and_no_off_schema_response(live_api, worker):

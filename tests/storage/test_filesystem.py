@@ -71,6 +71,9 @@ def test_retention_sweeps_only_stale_temporaries(tmp_path, make_settings):
     fresh.write_bytes(b"in progress")
     two_hours_ago = time.time() - 7200
     os.utime(stale, (two_hours_ago, two_hours_ago))
-    result = purge(settings=make_settings(storage_url=root.as_uri()))
+    from tasks.config.services import audio_storage, job_store
+
+    settings = make_settings(storage_url=root.as_uri())
+    result = purge(job_store(settings), audio_storage(settings), settings)
     assert result["temporaries_deleted"] == 1
     assert _temps(root) == [fresh]

@@ -109,7 +109,7 @@ def test_encode_runs_again_harmlessly(worker, encode_worker, client, jobs):
 
 
 def test_a_silent_encoding_is_resent_not_rendered_again(no_worker, no_encoder, jobs, settings):
-    from tasks.jobs.stalled import requeue_stalled
+    from tasks.maintenance import requeue_stalled
 
     jobs.create("enc-silent-1", "someone", {"prompt": "x", "duration": 30, "format": "mp3"})
     jobs.start("enc-silent-1", 3)

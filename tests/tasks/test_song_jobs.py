@@ -8,6 +8,7 @@ import time
 import pytest
 
 from storage import audio_key
+from tasks.config.services import audio_storage, job_store
 from tasks.jobs.retention import purge
 from tests.conftest import wait_status
 
@@ -80,7 +81,6 @@ def test_send_task_with_bad_song_kwargs_fails_the_job(worker, jobs):
 
 
 def test_retention_sweeps_every_format(client, jobs, settings, storage_root, no_worker, tmp_path):
-    from tasks.config.services import audio_storage
 
     storage = audio_storage(settings)
     ids = []
@@ -96,7 +96,7 @@ def test_retention_sweeps_every_format(client, jobs, settings, storage_root, no_
         path = storage_root / audio_key(job_id, fmt)
         os.utime(path, (time.time() - OLD, time.time() - OLD))
         ids.append(job_id)
-    result = purge(settings=settings)
+    result = purge(job_store(settings), audio_storage(settings), settings)
     assert result["deleted"] >= 3 and result["errors"] == 0
     for job_id in ids:
         assert not list((storage_root / "audio").glob(f"{job_id}.*"))

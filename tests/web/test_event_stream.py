@@ -79,3 +79,56 @@ def test_stream_ends_after_max_seconds_with_keepalives():
     chunks = list(stream)
     assert chunks[-1].startswith(": max stream duration")
     assert any(c == ": keep-alive\n\n" for c in chunks)
+
+
+def ids(chunks):
+    return [c.split("\n")[0].removeprefix("id: ") for c in chunks if c.startswith("id:")]
+
+
+def resumed(last_event_id, rec, messages=()):
+    stream = JobEventStream(
+        FakeSub(messages), rec, fetch=lambda _id: rec, wait_estimate=lambda _rec: 42,
+        keepalive=15.0, max_seconds=1000.0, clock=Clock(), last_event_id=last_event_id,
+    )
+    return list(stream)
+
+
+def test_event_ids_name_the_state_they_report():
+    started = record("started", progress=0, attempts=1)
+    stream, _ = make([
+        {"event": "started", "record": started},
+        {"event": "progress", "progress": 50},
+        {"event": "finished", "record": record("finished", attempts=1)},
+    ])
+    assert ids(list(stream)) == ["0.queued.-1", "1.started.0", "1.started.50", "1.finished.-1"]
+
+
+def test_last_event_id_resumes_after_what_the_client_has():
+    running = record("started", progress=50, attempts=1)
+    # Saw progress 50 of this run: nothing to repeat, the rest follows.
+    chunks = resumed("1.started.50", running,
+                     [{"event": "finished", "record": record("finished", attempts=1)}])
+    assert events(chunks) == ["finished"]
+    # Saw only the start: the current progress first.
+    assert events(resumed("1.started.0", running, [
+        {"event": "finished", "record": record("finished", attempts=1)}])) == [
+        "progress", "finished"]
+    # Saw the end already: the stream closes at once, sending nothing again.
+    assert events(resumed("1.finished.-1", record("finished", attempts=1))) == []
+    # Missed the end (the stream was cut by a failover): the terminal event.
+    assert events(resumed("1.started.50", record("finished", attempts=1))) == ["finished"]
+
+
+def test_a_run_again_or_a_foreign_id_starts_afresh():
+    # The job was requeued and started again since: its new run is news.
+    again = record("started", progress=10, attempts=2)
+    chunks = resumed("1.started.90", again,
+                     [{"event": "finished", "record": record("finished", attempts=2)}])
+    assert events(chunks) == ["started", "finished"]
+    for junk in ("", "7", "x.y.z", "1.started.50\nevent: evil", "9" * 40):
+        assert events(resumed(junk, record("finished", attempts=1))) == ["finished"]
+    # A terminal id for a job still running was never sent by the server.
+    running = record("started", progress=50, attempts=1)
+    assert events(resumed("1.canceled.-1", running, [
+        {"event": "finished", "record": record("finished", attempts=1)}])) == [
+        "started", "finished"]

@@ -7,6 +7,9 @@ event is named after the job's status (``progress`` for progress steps) and
 carries the job's public JSON, as ``GET /api/jobs/{id}`` shows it; the first
 ``queued`` event also has ``estimated_wait`` (seconds). Queue positions are not
 published, so a queued job's position is re-checked every few seconds.
+Each event's `id` names the state it reports; a client reconnecting with
+`Last-Event-ID` (EventSource does) gets only what is newer than that, so a
+stream cut by a failover or a restart still ends with the terminal event.
 
 Under gunicorn's gevent worker an open stream is an idle greenlet waiting on a
 queue fed by the process's single pub/sub connection (see web/live.py). Each
@@ -16,7 +19,7 @@ MAX_STREAMS_PER_IP (web/stream_slots.py), returned when the response closes.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, current_app, stream_with_context
+from flask import Blueprint, Response, current_app, request, stream_with_context
 
 from tasks.jobs.submit import estimated_wait
 from web.errors import ApiError
@@ -66,6 +69,7 @@ def job_events(job_id: str):
         ),
         keepalive=float(config.get("EVENTS_KEEPALIVE_SECONDS", KEEPALIVE_SECONDS)),
         max_seconds=float(settings.events_max_seconds),
+        last_event_id=request.headers.get("Last-Event-ID"),
     )
     response = Response(stream_with_context(iter(stream)), mimetype="text/event-stream")
     # HEAD, or a client gone before the first byte: the body is never iterated,

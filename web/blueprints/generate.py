@@ -10,6 +10,10 @@ from tasks.jobs.submit import (
     retry_after,
     submit,
 )
+from tasks.webhooks.policy import AllowList, WebhookUrlError
+from tasks.webhooks.policy import check as check_webhook_url
+from web import idempotency
+from web.auth import api_client
 from web.errors import ApiError
 from web.extensions import limiter
 from web.identity import client_key, existing_owner, session_owner
@@ -22,6 +26,21 @@ def _session_key() -> str:
     return "owner:" + session_owner()
 
 
+def _owner_rate() -> str:
+    """The generation rate of this caller: its API client's, else the session's."""
+    client = api_client()
+    if client is not None:
+        return client.rate or _settings().rate_limit_client
+    return _settings().rate_limit_session
+
+
+def _owner_cap() -> int:
+    client = api_client()
+    if client is not None:
+        return client.max_active or _settings().max_active_jobs_per_client
+    return _settings().max_active_jobs_per_session
+
+
 def _ip_key() -> str:
     return "ip:" + client_key()
 
@@ -31,11 +50,16 @@ def _settings():
 
 
 @bp.post("/api/generate")
-@limiter.limit(lambda: _settings().rate_limit_session, key_func=_session_key)
-@limiter.limit(lambda: _settings().rate_limit_ip, key_func=_ip_key)
+@limiter.limit(_owner_rate, key_func=_session_key, exempt_when=idempotency.exempt)
+# Per-IP limits stop cookie rotation; a key client is counted by its key instead.
+@limiter.limit(lambda: _settings().rate_limit_ip, key_func=_ip_key,
+               exempt_when=lambda: api_client() is not None or idempotency.exempt())
 def create():
     if not request.is_json:
         raise ApiError(415, "Content-Type must be application/json")
+    replay = idempotency.check()
+    if replay is not None:
+        return _accepted(*replay, replayed=True)
     try:
         body = request.get_json(silent=True)
     except RecursionError:  # e.g. 8,000 nested [ fit under the body cap
@@ -54,11 +78,17 @@ def create():
     duration = edit.duration if edit else params.duration
 
     settings = _settings()
+    client = api_client()
     try:
-        record = submit(jobs(), settings, session_owner(), params, client_key=client_key(),
-                        edit=edit)
+        record = submit(
+            jobs(), settings, session_owner(), params,
+            client_key=None if client else client_key(), max_owner=_owner_cap(),
+            record_fields=_webhook_fields(params, client, settings), edit=edit,
+        )
     except TooManyActiveJobs as exc:
-        who = "this session" if exc.scope == "session" else "your network address"
+        who = "your network address"
+        if exc.scope == "session":
+            who = "this API client" if client else "this session"
         raise ApiError(
             429,
             f"Too many active jobs: {exc.active} jobs are still waiting or running for {who} "
@@ -72,15 +102,39 @@ def create():
         ) from None
     job_id = record["job_id"]
     # Re-save the session: its life restarts now, so it outlives this job's
-    # record (see PERMANENT_SESSION_LIFETIME in create_app).
-    session.modified = True
-    response = jsonify(
-        job_id=job_id,
-        status=Status.QUEUED,
-        estimated_wait=estimated_wait(jobs(), settings, job_id, duration),
-        queue_position=record["queue_position"],
-        seed=record["seed"],
-    )
-    response.status_code = 202
-    response.headers["Location"] = f"/api/jobs/{job_id}"
+    # record (see PERMANENT_SESSION_LIFETIME in create_app). Key requests have none.
+    if client is None:
+        session.modified = True
+    body = {
+        "job_id": job_id,
+        "status": Status.QUEUED,
+        "estimated_wait": estimated_wait(jobs(), settings, job_id, duration),
+        "queue_position": record["queue_position"],
+        "seed": record["seed"],
+    }
+    idempotency.remember(202, body)
+    return _accepted(202, body)
+
+
+def _webhook_fields(params: JobParams, client, settings) -> dict | None:
+    """Checks a webhook's URL; the record also keeps the URL root the client called,
+    for the absolute audio_url in the webhook's body."""
+    if params.webhook is None:
+        return None
+    if client is None:
+        raise ApiError(422, "webhook needs an API key (Authorization: Bearer); "
+                       "browser sessions follow jobs with GET /api/jobs/{id}/events")
+    try:
+        check_webhook_url(params.webhook, AllowList.parse(settings.webhook_allow_hosts))
+    except WebhookUrlError as exc:
+        raise ApiError(422, str(exc)) from None
+    return {"api_root": request.url_root}
+
+
+def _accepted(status: int, body: dict, replayed: bool = False):
+    response = jsonify(body)
+    response.status_code = status
+    response.headers["Location"] = f"/api/jobs/{body['job_id']}"
+    if replayed:
+        response.headers["Idempotent-Replayed"] = "true"
     return response

@@ -1,8 +1,11 @@
 import logging
+import re
 import threading
 
 from flask import Blueprint, current_app, jsonify, request
 
+from tasks.webhooks.outbox import public_block as webhook_block
+from web.auth import api_client
 from web.errors import ApiError
 from web.extensions import read_limit
 from web.identity import existing_owner
@@ -25,15 +28,38 @@ def list_jobs():
     if not 1 <= limit <= 100 or not 0 <= offset <= 1_000_000:
         raise ApiError(400, "limit must be 1..100 and offset 0..1000000")
     owner = existing_owner()
+    if "cursor" in request.args or api_client() is not None:
+        return _page(owner, request.args.get("cursor") or None, limit)
     # Without a session there is nothing to list, and no session is created.
     records, total = jobs().list_for_owner(owner, offset, limit) if owner else ([], 0)
     return jsonify(jobs=[public_job(r) for r in records], total=total, offset=offset, limit=limit)
 
 
+# "{score}~{job id}": where the previous page ended (score: the job's creation time).
+CURSOR_RE = re.compile(r"^(\d{1,20}(?:\.\d{1,20})?)~([A-Za-z0-9_-]{1,64})\Z")
+
+
+def _page(owner: str | None, cursor: str | None, limit: int):
+    """Cursor pages (API clients' default): `next_cursor` until the last page, then null."""
+    after = None
+    if cursor:
+        found = CURSOR_RE.match(cursor)
+        if found is None:
+            raise ApiError(400, "cursor is not one this API returned")
+        after = (float(found.group(1)), found.group(2))
+    records, following = jobs().page_for_owner(owner, after, limit) if owner else ([], None)
+    next_cursor = None if following is None else f"{following[0]!r}~{following[1]}"
+    return jsonify(jobs=[public_job(r) for r in records], next_cursor=next_cursor, limit=limit)
+
+
 @bp.get("/api/jobs/<job_id>")
 def get_job(job_id: str):
     # Read-limited like every read, in the same round trip as the record (web/poll.py).
-    return jsonify(public_job(owned_job(job_id, job_poll().get(job_id))))
+    record = owned_job(job_id, job_poll().get(job_id))
+    view = public_job(record)
+    if record.get("webhook"):  # its deliveries' attempts: one more read, webhook jobs only
+        view["webhook"] = webhook_block(jobs(), record)
+    return jsonify(view)
 
 
 @bp.delete("/api/jobs/<job_id>")

@@ -59,3 +59,50 @@ def test_the_app_refuses_to_start_with_a_bad_variable(monkeypatch):
     monkeypatch.setenv("STORAGE_URL", "gopher://x")
     with pytest.raises(SettingsError, match="STORAGE_URL"):
         create_app()
+
+
+SENTINEL_ENV = {"REDIS_SENTINELS": "10.0.0.5:26379, 10.0.0.6:26380,[fd00::7]:26381",
+                "REDIS_SENTINEL_MASTER": "music", "REDIS_URL": "redis://:s3cret@unused:6379/6"}
+
+
+def test_sentinel_settings_keep_the_db_numbers_per_concern():
+    s = Settings.from_env({**SENTINEL_ENV, "REDIS_SENTINEL_PASSWORD": "sentinel pw"})
+    assert s.uses_sentinel
+    assert s.redis_sentinels == (("10.0.0.5", 26379), ("10.0.0.6", 26380), ("fd00::7", 26381))
+    assert [s.redis_db_for(c) for c in ("broker", "results", "jobs", "sessions", "limits")] == [
+        6, 7, 8, 9, 10]
+    # Celery: one sentinel:// URL per sentinel, the data nodes' password and DB on each.
+    assert s.celery_url_for("broker") == (
+        "sentinel://:s3cret@10.0.0.5:26379/6;sentinel://:s3cret@10.0.0.6:26380/6;"
+        "sentinel://:s3cret@[fd00::7]:26381/6")
+    assert s.celery_url_for("results").endswith("/7")
+    assert s.limits_storage_uri() == (
+        "redis+sentinel://10.0.0.5:26379,10.0.0.6:26380,[fd00::7]:26381/music")
+    assert s.redis_password() == "s3cret"
+    assert s.sentinel_kwargs()["password"] == "sentinel pw"
+
+
+def test_without_sentinels_nothing_changes():
+    s = Settings.from_env({"REDIS_URL": "redis://cache.internal:6380/6"})
+    assert not s.uses_sentinel
+    assert s.celery_url_for("broker") == "redis://cache.internal:6380/6"
+    assert s.limits_storage_uri() == "redis://cache.internal:6380/10"
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({**SENTINEL_ENV, "REDIS_SENTINELS": "10.0.0.5"}, "REDIS_SENTINELS"),
+        ({**SENTINEL_ENV, "REDIS_SENTINELS": "10.0.0.5:0"}, "REDIS_SENTINELS"),
+        ({**SENTINEL_ENV, "REDIS_SENTINELS": "10.0.0.5:99999"}, "REDIS_SENTINELS"),
+        ({**SENTINEL_ENV, "REDIS_SENTINELS": "a b:26379"}, "REDIS_SENTINELS"),
+        ({**SENTINEL_ENV, "REDIS_SENTINELS": " , "}, "REDIS_SENTINELS"),
+        ({**SENTINEL_ENV, "REDIS_SENTINEL_MASTER": ""}, "REDIS_SENTINEL_MASTER"),
+        ({**SENTINEL_ENV, "REDIS_SENTINEL_MASTER": "my master"}, "REDIS_SENTINEL_MASTER"),
+        ({"REDIS_SENTINEL_MASTER": "music"}, "REDIS_SENTINELS"),
+        ({"REDIS_SENTINEL_PASSWORD": "pw"}, "REDIS_SENTINELS"),
+    ],
+)
+def test_bad_sentinel_settings_name_the_variable(env, named):
+    with pytest.raises(SettingsError, match=named):
+        Settings.from_env(env)

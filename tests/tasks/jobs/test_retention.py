@@ -11,6 +11,7 @@ import pytest
 from moto import mock_aws
 
 from storage import audio_key
+from tasks.config.services import audio_storage, job_store
 from tasks.jobs.retention import purge
 from tests.conftest import wait_status
 
@@ -69,7 +70,6 @@ def test_file_storage_purge_through_the_beat_task(client, worker, jobs, storage_
 
 
 def test_file_storage_skips_foreign_files(make_settings, no_worker, tmp_path):
-    from tasks.config.services import audio_storage, job_store
     from web import create_app
 
     settings = make_settings(storage_url=(tmp_path / "store").as_uri())
@@ -83,14 +83,13 @@ def test_file_storage_skips_foreign_files(make_settings, no_worker, tmp_path):
     for path in (stray, folder / f"{job_id}.wav"):
         os.utime(path, (then, then))
 
-    result = purge(settings=settings)
+    result = purge(job_store(settings), audio_storage(settings), settings)
     assert result["deleted"] == 1 and result["skipped"] == 1
     assert stray.exists()
     assert_expired(client, job_id)
 
 
 def test_s3_storage_purge(make_settings, no_worker, tmp_path, aws_env):
-    from tasks.config.services import audio_storage, job_store
     from web import create_app
 
     with mock_aws():
@@ -103,11 +102,11 @@ def test_s3_storage_purge(make_settings, no_worker, tmp_path, aws_env):
             Bucket="music-test", Key="prod/audio/notes.txt", Body=b"not audio")
 
         # Nothing is old yet.
-        assert purge(settings=settings)["deleted"] == 0
+        assert purge(job_store(settings), audio_storage(settings), settings)["deleted"] == 0
         assert client.get(f"/api/audio/{old_id}").status_code == 200
 
         later = datetime.now(UTC) + timedelta(hours=settings.retention_hours + 1)
-        result = purge(now=later, settings=settings)
+        result = purge(job_store(settings), audio_storage(settings), settings, now=later)
         assert result["deleted"] == 1 and result["skipped"] == 1 and result["errors"] == 0
         keys = [o["Key"] for o in boto3.client("s3", region_name="us-east-1")
                 .list_objects_v2(Bucket="music-test").get("Contents", [])]
@@ -116,7 +115,7 @@ def test_s3_storage_purge(make_settings, no_worker, tmp_path, aws_env):
 
 
 def test_record_sweep(make_settings, no_worker, tmp_path):
-    from tasks.config.services import audio_storage, job_store, record_ttl_seconds
+    from tasks.config.services import record_ttl_seconds
     from web import create_app
 
     settings = make_settings(storage_url=(tmp_path / "store").as_uri())
@@ -134,7 +133,7 @@ def test_record_sweep(make_settings, no_worker, tmp_path):
     assert 0 < jobs.r.ttl(f"job:{gone}") <= record_ttl_seconds(settings)
 
     later = datetime.now(UTC) + timedelta(hours=settings.retention_hours + 1)
-    result = purge(now=later, settings=settings)
+    result = purge(job_store(settings), audio_storage(settings), settings, now=later)
     assert result["records_deleted"] == 1 and not jobs.r.exists("job:strayjob01")
     assert result["records_ttl_restored"] == 1 and jobs.r.ttl(f"job:{kept}") > 0
     assert result["records_marked_expired"] >= 1
@@ -142,6 +141,6 @@ def test_record_sweep(make_settings, no_worker, tmp_path):
 
     # Past the record lifetime the records themselves are deleted.
     much_later = datetime.now(UTC) + timedelta(seconds=record_ttl_seconds(settings) + 60)
-    result = purge(now=much_later, settings=settings)
+    result = purge(job_store(settings), audio_storage(settings), settings, now=much_later)
     assert result["records_deleted"] == 2
     assert client.get(f"/api/jobs/{gone}").status_code == 404

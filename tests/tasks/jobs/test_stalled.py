@@ -6,9 +6,14 @@ import os
 import signal
 import time
 
-from tasks.jobs.stalled import requeue_stalled
+from tasks import maintenance
 from tests.conftest import wait_status
 from tests.support.services import wait_for
+
+
+def requeue_stalled(older_than: float) -> dict:
+    """beat's sweep as it runs (tasks.maintenance wires it), with a short silence."""
+    return {"requeued": maintenance.requeue_stalled(older_than=older_than)["requeued"]}
 
 
 def submit(client, **body):

@@ -97,3 +97,50 @@ def test_records_expire(jobs):
     job_id = new_job(jobs)
     ttl = jobs.r.ttl(f"job:{job_id}")
     assert 0 < ttl <= jobs.retention
+
+
+class _Replaying:
+    """A client whose every script call is applied twice, answered once: what a
+    retry after a lost reply (failover, reconnect) does to a Lua script."""
+
+    def __init__(self, client):
+        import redis
+
+        class Twice(redis.Redis):
+            def execute_command(self, *args, **options):
+                if args and args[0] in ("EVALSHA", "EVAL"):
+                    super().execute_command(*args, **options)
+                return super().execute_command(*args, **options)
+
+        self.client = Twice(connection_pool=client.connection_pool)
+
+
+def test_every_transition_survives_being_applied_twice(jobs):
+    from tasks.jobs.store import JobStore
+
+    twice = JobStore(_Replaying(jobs.r).client, jobs.retention)
+    record = twice.create("replay0001", "owner-r", {"prompt": "x", "duration": 30, "seed": 1},
+                          max_owner=1, max_client=1)  # a recount would refuse it
+    assert record["queue_position"] == 1
+    assert twice.start("replay0001", max_losses=3) == ("started", 1)  # not 'duplicate'
+    jobs.touch("replay0001")
+    assert twice.requeue("replay0001", older_than=0) is True  # not "already queued"
+    assert jobs.get("replay0001")["status"] == "queued"
+    assert twice.start("replay0001", max_losses=3) == ("started", 2)
+    assert twice.finish("replay0001", audio_key="audio/replay0001.wav") == "ok"
+    final = jobs.get("replay0001")
+    assert final["status"] == "finished" and final["attempts"] == 2 and final["losses"] == 1
+    assert jobs.queue_totals()["depth"] == 0
+    # A second, separate finish is still told the job is finished already.
+    assert jobs.finish("replay0001", audio_key="audio/replay0001.wav") == "finished"
+    assert twice.cancel("replay0001") == "finished"
+
+
+def test_scripts_are_sent_again_after_noscript(jobs):
+    # A promoted replica (or a restarted Redis) has an empty script cache.
+    new_job(jobs, "noscript01")
+    jobs.r.script_flush()
+    assert jobs.start("noscript01", max_losses=3) == ("started", 1)
+    jobs.r.script_flush()
+    assert jobs.finish("noscript01", audio_key="audio/noscript01.wav") == "ok"
+    assert jobs.get("noscript01")["status"] == "finished"

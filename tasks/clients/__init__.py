@@ -1,0 +1,1 @@
+"""API clients (servers calling the API): their keys, limits and webhook secrets."""
