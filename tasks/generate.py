@@ -227,6 +227,9 @@ def _edit(jobs, engine, params, inputs, record, progress, settings):
     src_inputs = {**JobParams.from_record(source).engine_inputs(),
                   "duration": int(source["duration"]), "seed": source["seed"]}
     if source["master"] == RECREATE:  # the composer's lossy jobs: re-rendered, not stored
+        if source.get("engine") != engine.name:
+            raise EngineError(f"the source's samples are re-created by the {source.get('engine')}"
+                              f" engine, not by {engine.name}")
         audio = as_written(engine.generate(**src_inputs))
     else:
         storage = audio_storage()

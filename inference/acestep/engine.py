@@ -218,7 +218,15 @@ class AceStepEngine:
 
         if self._pipe is None:
             raise RuntimeError("AceStepEngine.setup() must be called before edit()")
-        return edit(self, request, progress or (lambda _f: None))
+        oom = None
+        try:
+            return edit(self, request, progress or (lambda _f: None))
+        except RuntimeError as exc:  # as in generate(): free the GPU, fail the job
+            if not _is_oom(self._torch, exc):
+                raise
+            oom = f"{type(exc).__name__}: {exc}"
+        self._recover_from_oom(oom)
+        raise OutOfMemoryError()
 
     def _pipe_call(self, kwargs: dict, generator, on_step_end=None, batch: int | None = None):
         """One pipeline call with pipeline_kwargs() -> (batch, channels, samples).

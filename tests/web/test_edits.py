@@ -266,3 +266,11 @@ def test_time_limits_scale_with_the_results_length(client, jobs, no_worker, sett
                 assert "duration" not in message["headers"]["kwargsrepr"]
     assert limits == [settings.time_limits(160)[1], settings.time_limits(160)[0]]
     assert jobs.get(job_id)["duration"] == 160
+
+
+def test_a_worker_whose_engine_cannot_edit_fails_the_job_clearly(client, jobs, worker):
+    source = _source(jobs, _owner(client, jobs))
+    r = client.post("/api/generate", json={"task": "cover", "source_job": source,
+                                           "prompt": "jazz"})
+    job = wait_status(client, r.get_json()["job_id"])
+    assert (job["status"], job["error"]) == ("failed", "the fixed engine cannot cover")
