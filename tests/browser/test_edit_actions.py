@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from tests.browser.pagekit import card, expect, submit
+from tests.browser.pagekit import card, composer_song, expect
 
 pytestmark = pytest.mark.browser
 
@@ -17,12 +17,7 @@ PROMPT = "Upbeat pop with piano and drums"
 @pytest.fixture
 def track(live_api, worker_pool, settings, open_page):
     """A page holding one finished 30 s composer track (its waveform drawn)."""
-    worker_pool.ensure(ENGINE="composer")
-    page = open_page(live_api.url, width=1280, height=1000)
-    page.goto("/")
-    page.get_by_label("Seed").fill("7")
-    submit(page, PROMPT)
-    expect()(card(page)).to_have_attribute("data-status", "finished", timeout=90000)
+    page = composer_song(worker_pool, open_page, live_api.url, PROMPT, height=1000)
     expect()(card(page)).to_have_attribute("data-peaks", "1")
     page.source_id = card(page).get_attribute("data-job-id")
     return page

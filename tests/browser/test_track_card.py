@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser.pagekit import card, expect, submit
+from tests.browser.pagekit import card, composer_song, expect, submit
 
 pytestmark = pytest.mark.browser
 
@@ -73,12 +73,7 @@ def serve_fields(page, extra: dict, *, replace: bool = False, drop: tuple = ()) 
 @pytest.fixture
 def song(live_api, worker_pool, settings, jobs, storage_root, open_page):
     """A page at 1280 px holding one finished composer song, drawn from the contract's JSON."""
-    worker_pool.ensure(ENGINE="composer")
-    page = open_page(live_api.url, width=1280, height=900)
-    page.goto("/")
-    page.get_by_label("Seed").fill("7")
-    submit(page, PROMPT)
-    expect()(card(page)).to_have_attribute("data-status", "finished", timeout=90000)
+    page = composer_song(worker_pool, open_page, live_api.url, PROMPT)
     job_id = card(page).get_attribute("data-job-id")
     path = storage_root / "audio" / f"{job_id}.wav"
     understood = jobs.get(job_id)["understood"]
