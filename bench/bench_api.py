@@ -1,19 +1,21 @@
-"""API throughput: GET /api/jobs/{id} vs GET /health on the same gunicorn.
+"""API hot paths: job-status polls and submits against the framework's own limit.
 
-gunicorn runs as in production (web/gunicorn_conf.py, gevent) with 2 workers.
-The job is a real one submitted through POST /api/generate (no worker runs, so
-it stays `queued`: the costliest status to show, one extra Redis call for the
-queue position). Every status request carries the session cookie, as a
-browser's would (ownership is checked against the server-side session in
-Redis); the /health baseline carries none, so it is a bare Flask view with no
-Redis call at all.
+gunicorn runs as in production (gunicorn.conf.py, gevent) with 2 workers.
+Two baselines run on the same gunicorn config in the same run: `/health` (a
+bare Flask view, no Redis) and `bench/bare_app.py` (a bare Flask route doing
+one Redis GET: the framework's limit for any route that needs Redis).
 
-Load comes from `wrk` (keep-alive, 2 threads, 32 connections) when installed,
-else from a bounded pool of Python threads on keep-alive http.client
-connections. Both routes get the same load generator and duration; the ratio
-is what counts. Non-2xx answers are counted and fail the row. Latency rows
-give each route's p50 and p99 under that load (32 keep-alive connections);
-a request slower than 2 s counts as an error, as wrk times it out.
+* poll: GET /api/jobs/{id} of a real `queued` job (no worker runs; the
+  costliest status to show), with the session cookie as a browser sends it.
+  Load from `wrk` (keep-alive, 2 threads, 32 connections) when installed, else
+  a pool of Python threads on keep-alive http.client connections; every route
+  gets the same load and duration, in interleaved rounds (best of each): a
+  neighbour's burst on a shared machine hurts one round, not one route.
+  Non-2xx answers and requests over 2 s count as errors and fail the row.
+* submit: POST /api/generate one at a time at idle, each on a new
+  connection (as a server's burst would), vs the bare route the same way;
+  then sustained with 8 keep-alive connections (wrk with bench/wrk_submit.lua),
+  limits lifted by the bench settings, every answer a 202.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import psutil
 import requests
 
 from bench import common
@@ -60,6 +63,7 @@ def _wrk(url: str, cookie: str, seconds: int, connections: int, script: str | No
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     # wrk gives up on a request after --timeout (2 s) and counts it as a timeout.
     result = {
+        "requests": int(re.search(r"(\d+) requests in", out).group(1)),
         "rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
         "errors": (int(bad.group(1)) if bad else 0) + (
             sum(int(n) for n in errors.groups()[:3]) if errors else 0),
@@ -102,7 +106,8 @@ def _python_load(url: str, cookie: str, seconds: int, connections: int,
     for t in threads:
         t.join()
     samples = [x for per in latencies for x in per]
-    return {"rps": len(samples) / (time.monotonic() - began), "errors": sum(bad),
+    return {"requests": len(samples), "rps": len(samples) / (time.monotonic() - began),
+            "errors": sum(bad),
             "over_2s": sum(x > 2000 for x in samples), "max_ms": max(samples),
             **{f"p{q}_ms": common.pct(samples, q) for q in (50, 90, 99)}}
 
@@ -117,6 +122,29 @@ def _latency_rows(route: str, result: dict, goal_ms: float | None) -> list[dict]
                    f"<= {goal_ms:g} ms, none over 2 s" if goal_ms else "info",
                    result["p99_ms"] <= goal_ms and result["over_2s"] == 0 if goal_ms else None),
     ]
+
+
+def _server_cpu(server) -> float:
+    """CPU seconds (user + system) the server's gunicorn processes have used so far."""
+    total = 0.0
+    root = psutil.Process(server.proc.pid)
+    for proc in [root, *root.children(recursive=True)]:
+        try:
+            times = proc.cpu_times()
+        except psutil.Error:
+            continue
+        total += times.user + times.system
+    return total
+
+
+def _measured(load, server, url: str, cookie: str, seconds: int, connections: int,
+              script: str | None = None) -> dict:
+    """load(), plus the server's CPU microseconds per request: unlike req/s, this
+    hardly moves with what else the machine is running."""
+    before = _server_cpu(server)
+    result = load(url, cookie, seconds, connections, script)
+    result["cpu_us"] = (_server_cpu(server) - before) * 1e6 / max(1, result["requests"])
+    return result
 
 
 def _sequential_submits(url: str, cookie: str, n: int) -> list[float]:
@@ -183,30 +211,35 @@ def run(quick: bool = False) -> list[dict]:
     with common.api(workers=2) as server, \
             common.api(workers=2, app="bench.bare_app:create_app()") as bare:
         s = requests.Session()
-        resp = s.post(f"{server.url}/api/generate", json={"prompt": "bench", "duration": 30},
-                      timeout=10)
-        resp.raise_for_status()
-        job_id = resp.json()["job_id"]
+        s.post(f"{server.url}/api/generate", json={"prompt": "bench", "duration": 30},
+               timeout=10).raise_for_status()
         cookie = f"session_id={s.cookies['session_id']}"
-        assert s.get(f"{server.url}/api/jobs/{job_id}", timeout=10).status_code == 200
         assert requests.get(f"{bare.url}/bare", timeout=10).status_code == 200
-        urls = {"health": (f"{server.url}/health", ""), "bare": (f"{bare.url}/bare", ""),
-                "status": (f"{server.url}/api/jobs/{job_id}", cookie)}
         # At idle first: the load rounds below leave work behind them.
         n = 50 if quick else 300
         seq_submit = _sequential_submits(server.url, cookie, n)
         seq_bare = _sequential_gets(f"{bare.url}/bare", n)
         _flush_queue()
-        for url, c in urls.values():  # warm-up
+        # The polled job: queued (no worker runs), the costliest status to show.
+        resp = s.post(f"{server.url}/api/generate", json={"prompt": "bench", "duration": 30},
+                      timeout=10)
+        resp.raise_for_status()
+        job_id = resp.json()["job_id"]
+        assert s.get(f"{server.url}/api/jobs/{job_id}", timeout=10).status_code == 200
+        urls = {"health": (server, f"{server.url}/health", ""),
+                "bare": (bare, f"{bare.url}/bare", ""),
+                "status": (server, f"{server.url}/api/jobs/{job_id}", cookie)}
+        for _, url, c in urls.values():  # warm-up
             load(url, c, 1, connections)
         # Interleaved rounds, best of each route: a neighbour's burst on this
         # shared machine then hurts one round, not one route.
         for _ in range(rounds):
-            for name, (url, c) in urls.items():
-                r[name].append(load(url, c, seconds, connections))
+            for name, (srv, url, c) in urls.items():
+                r[name].append(_measured(load, srv, url, c, seconds, connections))
         submit_url = f"{server.url}/api/generate"
         for _ in range(rounds):
-            r["submit"].append(load(submit_url, cookie, seconds, 8, str(WRK_SUBMIT)))
+            r["submit"].append(
+                _measured(load, server, submit_url, cookie, seconds, 8, str(WRK_SUBMIT)))
             _flush_queue()
     common.flush()
     best = {name: max(results, key=lambda x: x["rps"]) for name, results in r.items()}
@@ -231,6 +264,13 @@ def run(quick: bool = False) -> list[dict]:
             "api_health_vs_bare_redis_get", base["rps"], "req/s", bare_get["rps"],
             "info", None,
         ),
+        common.row("api_job_status_cpu_per_request", status["cpu_us"], "us", base["cpu_us"],
+                   "info: gunicorn CPU per request, baseline /health (the rps ratio an idle "
+                   "machine allows is about baseline/figure)", None),
+        common.row("api_bare_redis_get_cpu_per_request", bare_get["cpu_us"], "us",
+                   base["cpu_us"], "info: baseline /health", None),
+        common.row("api_submit_cpu_per_request", submit["cpu_us"], "us", bare_get["cpu_us"],
+                   "info: baseline the bare Redis GET route", None),
         *_latency_rows("health", base, None),
         *_latency_rows("bare_redis_get", bare_get, None),
         *_latency_rows("job_status", status, P99_GOAL_MS),

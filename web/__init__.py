@@ -18,7 +18,15 @@ from tasks.config.services import audio_storage, client_store, job_store, record
 from tasks.config.settings import Settings
 from web.auth import init_auth
 from web.errors import register_error_handlers
-from web.extensions import READ_SCOPE, cors, limiter, read_key, read_limiter, session
+from web.extensions import (
+    READ_SCOPE,
+    cors,
+    drop_idle_middleware,
+    limiter,
+    read_key,
+    read_limiter,
+    session,
+)
 from web.idempotency import init_idempotency
 from web.poll import JobPoll
 from web.sessions import ApiOnlySessions
@@ -85,6 +93,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     for extension in (limiter, read_limiter):
         extension._storage_options = {}
         extension.init_app(app)
+        drop_idle_middleware(app, extension)
     app.extensions["job_poll"] = JobPoll(
         app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
     )

@@ -36,7 +36,9 @@ class JobPoll:
         # Flask-Limiter evaluates a route's limits in this order and stops at the first breach.
         self.items = sorted(parse_many(limit_value))
         self._script = jobs.r.register_script(_SCRIPT)
-        self._dbs = (_db(read_limiter.storage.get_connection()), _db(jobs.r))
+        # RATELIMIT_ENABLED=False leaves the limiter without storage: nothing is counted.
+        limits_db = _db(read_limiter.storage.get_connection()) if read_limiter.enabled else 0
+        self._dbs = (limits_db, _db(jobs.r))
 
     def _counter_keys(self) -> list[str]:
         args = [self.key_func(), self.scope]

@@ -74,6 +74,18 @@ def client_key(raw: str) -> str:
     return hashlib.sha256(raw.encode("utf-8", "surrogatepass")).hexdigest()[:24]
 
 
+def _totals(rank, durations, depth, workers, history, runtimes) -> dict:
+    if isinstance(durations, list):  # a script's flat HGETALL
+        durations = dict(zip(durations[::2], durations[1::2], strict=True))
+    return {
+        "durations": {int(d): int(n) for d, n in durations.items() if int(n) > 0},
+        "depth": int(depth),
+        "rank": None if rank is None or rank < 0 else rank,
+        "workers": int(workers),
+        "runtimes": {d: _mean(h) for d, h in zip(runtimes, history, strict=True)},
+    }
+
+
 def _mean(values: list) -> float | None:
     return sum(float(v) for v in values) / len(values) if values else None
 
@@ -143,10 +155,11 @@ local function active(set, cap)
   end
   return redis.call('SCARD', set)
 end
-local job_key, owner_index, queue, totals, owner_set, client_set, channel = unpack(KEYS)
-local job_id, score, ttl, max_owner, max_client, queued, event, created_at =
+local job_key, owner_index, queue, totals, owner_set, client_set, channel, workers =
+  unpack(KEYS)
+local job_id, score, ttl, max_owner, max_client, queued, event, created_at, live_since =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7],
-  ARGV[8]
+  ARGV[8], ARGV[9]
 if redis.call('HGET', job_key, 'created_at') == created_at then
   -- This very call, applied already (a retry after a lost reply): its caps
   -- were checked then; counting the job against them again would refuse it.
@@ -161,7 +174,7 @@ if client_set ~= owner_set then
   n_client = max_client > 0 and active(client_set, max_client) or redis.call('SCARD', client_set)
   if max_client > 0 and n_client >= max_client then return {'client', n_client, n_owner, -1} end
 end
-for i = 9, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
+for i = 10, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', job_key, ttl)
 redis.call('ZADD', owner_index, score, job_id)
 redis.call('EXPIRE', owner_index, ttl)
@@ -175,7 +188,12 @@ if queued == '1' then
   rank = redis.call('ZRANK', queue, job_id)
 end
 redis.call('PUBLISH', channel, event)
-return {'ok', n_owner, n_client, rank}
+if queued ~= '1' then return {'ok', n_owner, n_client, rank} end
+-- What the wait estimate needs (JobStore.queue_totals), in this same round trip.
+local runtimes = {}
+for i = 9, #KEYS do runtimes[#runtimes + 1] = redis.call('LRANGE', KEYS[i], 0, -1) end
+return {'ok', n_owner, n_client, rank, redis.call('HGETALL', totals),
+        redis.call('ZCARD', queue), redis.call('ZCOUNT', workers, live_since, '+inf'), runtimes}
 """
 
 # Delivery of a job. A `started` job is delivered again when its worker was
@@ -328,12 +346,15 @@ class JobStore:
     def create(
         self, job_id: str, owner: str, fields: dict, *, queued: bool = True,
         client: str | None = None, max_owner: int = 0, max_client: int = 0,
+        runtimes: tuple[int, ...] = (),
     ) -> dict:
         """Make a queued record unless the owner or client (a client_key()) is at its cap.
 
         Raises TooManyActiveJobs. The returned record carries `queue_position`
         and `active_before`: the larger of the owner's and client's active
-        counts before this job (what the fair queue's priority comes from).
+        counts before this job (what the fair queue's priority comes from);
+        a queued one also `queue_totals`, as queue_totals(job_id, runtimes)
+        would answer right after.
         """
         now = utcnow()
         record = {
@@ -349,13 +370,15 @@ class JobStore:
         }
         owner_set = _active_key("owner", owner)
         client_set = _active_key("client", client) if client else owner_set
-        args = [job_id, time.time(), self.retention, max_owner, max_client,
-                "1" if queued else "0", json.dumps({"event": "queued"}), now]
+        clock = time.time()
+        args = [job_id, clock, self.retention, max_owner, max_client, "1" if queued else "0",
+                json.dumps({"event": "queued"}), now, clock - HEARTBEAT_WINDOW]
         for name, value in self._encode(record).items():
             args += [name, value]
-        scope, first, second, rank = self._create(
+        scope, first, second, rank, *totals = self._create(
             keys=[_job_key(job_id), _owner_key(owner), _QUEUE_KEY, _QUEUED_DURATIONS_KEY,
-                  owner_set, client_set, _events_channel(job_id)],
+                  owner_set, client_set, _events_channel(job_id), _WORKERS_KEY,
+                  *(_RUNTIME_KEY.format(duration=d) for d in runtimes)],
             args=args,
         )
         scope = scope.decode() if isinstance(scope, bytes) else scope
@@ -367,6 +390,8 @@ class JobStore:
         if queued:
             # Taken in the same script: a worker may start the job right after.
             record["queue_position"] = None if rank < 0 else rank + 1
+            if totals:  # (not on a retried call's short answer)
+                record["queue_totals"] = _totals(rank, *totals, runtimes)
         return {k: v for k, v in record.items() if v is not None or k == "queue_position"}
 
     def create_if_absent(self, job_id: str, owner: str, fields: dict) -> bool:
@@ -599,13 +624,8 @@ class JobStore:
         for duration in runtimes:
             pipe.lrange(_RUNTIME_KEY.format(duration=duration), 0, -1)
         durations, depth, rank, workers, *history = pipe.execute()
-        return {
-            "durations": {int(d): int(n) for d, n in durations.items() if int(n) > 0},
-            "depth": int(depth),
-            "rank": None if job_id is None else rank,
-            "workers": int(workers),
-            "runtimes": {d: _mean(h) for d, h in zip(runtimes, history, strict=True)},
-        }
+        return _totals(None if job_id is None else rank, durations, depth, workers, history,
+                       runtimes)
 
     def queue_depth(self) -> int:
         return self.r.zcard(_QUEUE_KEY)

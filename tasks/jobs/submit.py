@@ -75,6 +75,7 @@ def submit(
         client=None if client_key is None else store_client_key(client_key),
         max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
         max_client=settings.max_active_jobs_per_ip,
+        runtimes=DURATIONS,  # for estimated_wait, in the same round trip
     )
     try:
         enqueue(settings, job_id, fields,
@@ -146,7 +147,8 @@ def send_encode(job_id: str, fmt: str) -> None:
     )
 
 
-def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: int) -> int:
+def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: int,
+                   totals: dict | None = None) -> int:
     """Seconds until this job's audio should be ready.
 
     (run time of the queued jobs ahead) / (live workers) + this job's own run
@@ -155,8 +157,9 @@ def estimated_wait(jobs: JobStore, settings: Settings, job_id: str, duration: in
     queue ahead of this job. Run times are the recent mean per duration, or
     the configured seconds-per-audio-second before there is any history.
     """
-    # Every duration's mean run time comes in the same round trip as the totals.
-    totals = jobs.queue_totals(job_id, runtimes=DURATIONS)
+    # Every duration's mean run time comes in the same round trip as the totals
+    # (`totals`: as JobStore.create returned them for a job just submitted).
+    totals = totals or jobs.queue_totals(job_id, runtimes=DURATIONS)
 
     def runtime(d: int) -> float:
         return _runtime(jobs, settings, d, totals["runtimes"])

@@ -74,3 +74,18 @@ def test_a_limited_poll_reads_no_record(make_settings, no_worker, sent):
     assert owner.get(f"/api/jobs/{job_id}").status_code == 200
     r = owner.get(f"/api/jobs/{job_id}")
     assert r.status_code == 429 and "job_id" not in r.get_json()
+
+
+def test_limiter_hooks_are_dropped_only_when_idle():
+    from flask import Flask
+    from flask_limiter import Limiter
+
+    from web.extensions import drop_idle_middleware
+
+    for defaults, kept in (([], False), (["1/minute"], True)):
+        app = Flask(__name__)
+        app.config["RATELIMIT_STORAGE_URI"] = "memory://"
+        extension = Limiter(key_func=lambda: "k", default_limits=defaults)
+        extension.init_app(app)
+        drop_idle_middleware(app, extension)
+        assert (extension._check_request_limit in app.before_request_funcs[None]) is kept

@@ -108,7 +108,8 @@ def create():
     body = {
         "job_id": job_id,
         "status": Status.QUEUED,
-        "estimated_wait": estimated_wait(jobs(), settings, job_id, duration),
+        "estimated_wait": estimated_wait(jobs(), settings, job_id, duration,
+                                         record.get("queue_totals")),
         "queue_position": record["queue_position"],
         "seed": record["seed"],
     }

@@ -95,6 +95,20 @@ def test_queue_totals_follow_every_move(jobs):
     assert durations() == {} and jobs.queue_totals()["depth"] == 0
 
 
+def test_create_returns_the_totals_queue_totals_would(jobs):
+    jobs.heartbeat("worker-1")
+    jobs.record_runtime(60, 4.0)
+    jobs.record_runtime(60, 6.0)
+    jobs.create("totals0001", "o", {**FIELDS, "duration": 60})
+    record = jobs.create("totals0002", "o", {**FIELDS, "duration": 30}, runtimes=(30, 60, 120))
+    expected = jobs.queue_totals("totals0002", runtimes=(30, 60, 120))
+    assert record["queue_totals"] == expected == {
+        "durations": {30: 1, 60: 1}, "depth": 2, "rank": 1, "workers": 1,
+        "runtimes": {30: None, 60: 5.0, 120: None},
+    }
+    assert "queue_totals" not in jobs.get("totals0002")  # not stored in the record
+
+
 def test_duplicate_delivery_of_a_live_run_is_dropped(jobs):
     jobs.create("dupjob0001", "o", dict(FIELDS))
     assert jobs.start("dupjob0001", 3, stall_seconds=90) == ("started", 1)
