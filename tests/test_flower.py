@@ -11,7 +11,7 @@ import requests
 
 from tests.conftest import wait_status
 from tests.support.images import image_env
-from tests.support.services import BIN, ROOT, free_port, wait_for
+from tests.support.services import BIN, ROOT, free_port, stop_process, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -51,13 +51,7 @@ class Flower:
         return requests.get(self.url + path, auth=auth, params=params, timeout=10)
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc)
         self.log.close()
 
 

@@ -68,7 +68,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         RATELIMIT_STORAGE_URI=settings.limits_storage_uri(),
         RATELIMIT_STORAGE_OPTIONS=limits_storage_options(settings),
         # No X-RateLimit-* headers: each costs a Redis round trip on every
-        # request; a 429 still says Retry-After (web/errors.py).
+        # request; a 429 still says Retry-After (web/errors.py). API key
+        # requests get them from web/auth.py.
         RATELIMIT_HEADERS_ENABLED=False,
     )
     app.extensions["celery"] = init_celery(settings)

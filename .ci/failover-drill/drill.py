@@ -433,6 +433,8 @@ def main() -> int:
         traceback.print_exc()
         failures.append(f"drill crashed: {exc}")
     finally:
+        # A second Ctrl-C must not cut the clean-up short and leave servers behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         if load is not None:
             load.stop.set()
         for proc in reversed(procs):

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import redis
 
-from tests.support.services import free_port, wait_for
+from tests.support.services import free_port, stop_process, wait_for
 
 MASTER = "music"
 
@@ -64,12 +64,7 @@ class Node:
     def stop(self) -> None:
         if self.alive:
             self.signal(signal.SIGCONT)  # a stopped process cannot act on SIGTERM
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+            stop_process(self.proc)
 
 
 class SentinelSet:

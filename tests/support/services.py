@@ -129,6 +129,17 @@ class ApiServer:
         self.log.close()
 
 
+def stop_process(proc: subprocess.Popen, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL after `grace` seconds: a test's helper process never outlives it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(grace)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
 def run_python(*args: str, timeout: float = 120, check: bool = False, env: dict | None = None,
                cwd: Path = ROOT) -> subprocess.CompletedProcess:
     """`python ARGS...` with this interpreter, from the repository root by default."""

@@ -80,3 +80,40 @@ def test_whole_worker_killed_mid_job_finishes_once_after_the_sweep(
     record = jobs.get(job_id)
     assert record["attempts"] == 2 and record["losses"] == 1
     assert sorted(p.name for p in (storage_root / "audio").glob(f"{job_id}*")) == [f"{job_id}.wav"]
+
+
+def test_a_queued_job_whose_message_was_lost_is_sent_again_once(client, jobs, settings, no_worker):
+    import redis
+
+    from tasks.app import app
+    from tasks.jobs.broker import message_ids
+
+    kept, lost = submit(client), submit(client)
+    assert message_ids(app, "music") >= {kept, lost}
+    # A failover that lost the broker's write: the record says queued, no message.
+    broker = redis.Redis.from_url(settings.redis_url_for("broker"))
+    for name in broker.keys("music*"):
+        for raw in broker.lrange(name, 0, -1):
+            if lost.encode() in raw:
+                broker.lrem(name, 1, raw)
+    assert lost not in message_ids(app, "music")
+    assert maintenance.requeue_stalled(older_than=30)["resent"] == []  # too recent to tell
+    time.sleep(0.3)
+    assert maintenance.requeue_stalled(older_than=0.2)["resent"] == [lost]
+    assert message_ids(app, "music") >= {kept, lost}
+    assert maintenance.requeue_stalled(older_than=0.2)["resent"] == []  # once
+    assert jobs.get(lost)["status"] == "queued"
+
+
+def test_resent_job_runs_once(client, jobs, settings, worker_pool, storage_root):
+    # A re-send racing a message that was only late: two messages, one run.
+    from tasks.jobs.params import JobParams
+    from tasks.jobs.submit import enqueue
+
+    worker_pool.stop()
+    job_id = submit(client)
+    enqueue(settings, job_id, JobParams.from_record(jobs.get(job_id)).as_dict(), priority=0)
+    worker_pool.ensure()
+    final = wait_status(jobs, job_id)
+    assert final["status"] == "finished" and final["attempts"] == 1
+    assert len(list((storage_root / "audio").glob(f"{job_id}.*"))) == 1
