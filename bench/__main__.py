@@ -13,6 +13,8 @@ Benchmarks (module: run(quick) -> rows):
   audio     bench_audio     /api/audio MB/s vs direct storage reads, RSS growth
   scale     bench_scale     jobs/min at 1, 2, 4 worker processes
   composer  bench_composer  the composer engine (a colleague's; "missing" if absent)
+  sound     bench_sound     the composer's loudness/true peak/clipping, 10 genres x 3 durations
+  exports   bench_exports   MIDI + stems export cost (s per audio s) and sizes
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
   formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
   edits     bench_edits     extend/repaint/cover CPU s per audio s vs a plain render; 240 s RSS
@@ -38,6 +40,8 @@ BENCHES = {
     "audio": "bench.bench_audio",
     "scale": "bench.bench_scale",
     "composer": "bench.bench_composer",
+    "sound": "bench.bench_sound",
+    "exports": "bench.bench_exports",
     "acestep": "bench.bench_acestep",
     "formats": "bench.bench_formats",
     "edits": "bench.bench_edits",

@@ -32,7 +32,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from bench import table  # noqa: E402
-from bench.bench_composer import PINNED_PROLOGUE, run_pinned  # noqa: E402
+from bench.bench_composer import PINNED_PROLOGUE, row, single_core  # noqa: E402
 
 GOAL_RATIO = 1.1
 GOAL_MB = 2048.0
@@ -78,13 +78,7 @@ print(json.dumps({"cpu": cpu, "rss_mb": peak_mb()}))
 
 
 def _measure(engine: str, task: str, source_s: int, result_s: int, model: str = "") -> dict:
-    return run_pinned(_CHILD, engine, task, str(source_s), str(result_s), model, timeout=1800)
-
-
-def _row(name, figure, unit, baseline, goal, ok) -> dict:
-    ratio = figure / baseline if baseline else None
-    return {"name": name, "figure": figure, "unit": unit, "baseline": baseline,
-            "ratio": ratio, "goal": goal, "ok": ok}
+    return single_core(_CHILD, engine, task, str(source_s), str(result_s), model, timeout=1800)
 
 
 def _engine_rows(engine: str, length: int, long: tuple, model: str = "") -> list:
@@ -105,12 +99,12 @@ def _engine_rows(engine: str, length: int, long: tuple, model: str = "") -> list
                 per_edit <= GOAL_RATIO * per_plain)
         else:  # the source's VAE encode is work a plain render does not have
             goal, ok = f"info (plain {length}s; + VAE encode of the source)", None
-        rows.append(_row(f"edit_{engine}_{task}_s_per_audio_s", per_edit, "cpu s/audio s",
+        rows.append(row(f"edit_{engine}_{task}_s_per_audio_s", per_edit, "cpu s/audio s",
                          per_plain, goal, ok))
     plain = _measure(engine, "plain", long[0], long[0], model)
     for source_s, result_s in long[1:]:
         edit = _measure(engine, "extend", source_s, result_s, model)
-        rows.append(_row(f"edit_{engine}_extend_{result_s}s_peak_rss_mb", edit["rss_mb"], "MB",
+        rows.append(row(f"edit_{engine}_extend_{result_s}s_peak_rss_mb", edit["rss_mb"], "MB",
                          plain["rss_mb"], f"<= {GOAL_MB:g} MB (baseline: plain {long[0]}s; "
                          f"source {source_s}s)",
                          edit["rss_mb"] <= GOAL_MB))

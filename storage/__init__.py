@@ -3,7 +3,8 @@
     file:///abs/path      -> FileStorage (the default for `make run`)
     s3://bucket/prefix    -> S3Storage (boto3; S3_ENDPOINT_URL for MinIO/R2)
 
-Keys are always ``audio/{job_id}.{ext}`` (ext: wav, flac, mp3, opus); anything
+Keys are always ``audio/{job_id}.{ext}`` (ext: wav, flac, mp3, opus, and the
+exports mid and zip); anything
 else is refused, so no caller can reach an object outside ``audio/``. Storage knows nothing of HTTP.
 """
 
@@ -14,6 +15,7 @@ from urllib.parse import unquote, urlsplit
 from storage.base import (
     CHUNK_SIZE,
     CONTENT_TYPES,
+    EXPORT_TYPES,
     ObjectInfo,
     ObjectNotFound,
     Storage,
@@ -26,6 +28,7 @@ from storage.base import (
 __all__ = [
     "CHUNK_SIZE",
     "CONTENT_TYPES",
+    "EXPORT_TYPES",
     "ObjectInfo",
     "ObjectNotFound",
     "Storage",

@@ -10,8 +10,10 @@ from typing import BinaryIO, Protocol
 CHUNK_SIZE = 256 * 1024
 # File extension -> media type of each stored audio format.
 CONTENT_TYPES = {"wav": "audio/wav", "flac": "audio/flac", "mp3": "audio/mpeg", "opus": "audio/ogg"}
+# Files made beside a job's audio (its exports): extension -> media type.
+EXPORT_TYPES = {"mid": "audio/midi", "zip": "application/zip"}
 _KEY_RE = re.compile(  # \Z: `$` lets "...wav\n" in
-    rf"^audio/[A-Za-z0-9_-]{{1,64}}\.(?:{'|'.join(CONTENT_TYPES)})\Z"
+    rf"^audio/[A-Za-z0-9_-]{{1,64}}\.(?:{'|'.join((*CONTENT_TYPES, *EXPORT_TYPES))})\Z"
 )
 
 

@@ -3,7 +3,8 @@
 PROMPTS is JSONL (JobParams fields per line: prompt, duration, lyrics, format, ...)
 or plain text (one prompt per line). Each line becomes a Celery job with a stable
 id (see tasks/batch_items.py); its audio file (WAV, or the line's `format`) is
-downloaded from storage into DIR.
+downloaded from storage into DIR, and beside it the line's `exports`
+(NNNN-slug.mid, NNNN-slug_stems.zip) where its engine could make them.
 
 Resumable: a rerun skips lines whose file is already in DIR, re-attaches to
 jobs still queued or running, downloads finished ones, and submits again the
@@ -169,17 +170,38 @@ class Batch:
 
     def _download(self, item: Item, record: dict) -> None:
         dest = self.out / item.filename
-        partial = dest.with_name(dest.name + ".part")
         try:
-            self.storage.download(record.get("audio_key") or audio_key(item.job_id), partial)
-            os.replace(partial, dest)  # a file in DIR is always complete
+            # exports first: the audio file in DIR is what marks the line done
+            saved = self._exports(item, record)
+            self._fetch(record.get("audio_key") or audio_key(item.job_id), dest)
         except (StorageError, KeyError, OSError) as exc:
-            partial.unlink(missing_ok=True)
             self.settle(item, FAILED, f"download failed: {exc}")
             return
         if record.get("run_seconds") is not None:
             self.seconds[item.line] = float(record["run_seconds"])
-        self.settle(item, DONE, f"saved {dest.name}")
+        self.settle(item, DONE, ", ".join([f"saved {dest.name}", *saved]))
+
+    def _fetch(self, key: str, dest: Path) -> None:
+        partial = dest.with_name(dest.name + ".part")
+        try:
+            self.storage.download(key, partial)
+            os.replace(partial, dest)  # a file in DIR is always complete
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+
+    def _exports(self, item: Item, record: dict) -> list[str]:
+        """Each export beside the audio (NNNN-slug.mid, NNNN-slug_stems.zip), or why not."""
+        out = []
+        base = Path(item.filename).stem
+        for name, made in (record.get("exports_made") or {}).items():
+            if made.get("unavailable"):
+                out.append(f"{name} unavailable: {made.get('reason')}")
+                continue
+            dest = self.out / (f"{base}.mid" if name == "midi" else f"{base}_{name}.zip")
+            self._fetch(made["key"], dest)
+            out.append(f"saved {dest.name}")
+        return out
 
     # --- results -----------------------------------------------------------------
     def rows(self) -> list[dict]:

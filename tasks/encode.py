@@ -2,8 +2,10 @@
 
 The GPU worker stores the 16-bit WAV and queues this (tasks.jobs.submit.send_encode);
 a worker consuming the `encode` queue downloads it, compresses it, stores
-`audio/{id}.{ext}`, finishes the job, then deletes the WAV. Running it twice
-writes the same key and finds the job finished the second time: idempotent.
+`audio/{id}.{ext}`, makes the exports the record lists as pending
+(tasks.exports), finishes the job, then deletes the WAV (a WAV job keeps
+it: only exports brought it here). Running it twice writes the same keys and
+finds the job finished the second time: idempotent.
 
 Edits (extend/repaint/cover) never decode a lossy file: a WAV or FLAC job's own
 file is its master; an MP3 or Opus job also keeps a FLAC of the rendered WAV
@@ -26,9 +28,11 @@ from storage import CONTENT_TYPES, ObjectNotFound, StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
+from tasks.exports import make_exports
 from tasks.generate import JobFailed
 from tasks.jobs.edits import RECREATE, RECREATES
 from tasks.jobs.status import Status
+from tasks.jobs.store import CPU_STAGES
 from tasks.signs_of_life import signs_of_life
 
 log = logging.getLogger("tasks.encode")
@@ -41,7 +45,8 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
     jobs = job_store()
     extra = {"job_id": job_id}
     record = jobs.get(job_id)
-    if record is None or record["status"] != Status.STARTED or record.get("stage") != "encoding":
+    if (record is None or record["status"] != Status.STARTED
+            or record.get("stage") not in CPU_STAGES):
         # Already finished by an earlier run, canceled, expired: nothing to do.
         status = record["status"] if record else "missing"
         log.info("not encoding a job in state %s", status, extra=extra)
@@ -49,7 +54,11 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
     settings = get_settings()
     try:
         with signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
-            size, master = _encode(job_id, format, record.get("engine"))
+            if format != "wav":
+                size, master = _encode(job_id, format, record.get("engine"))
+            else:
+                size, master = record.get("size_bytes"), audio_key(job_id)
+            made = _exports(job_id, record)
     except _TRANSIENT as exc:
         if self.request.retries < self.max_retries:
             log.warning("encode failed (%s); retrying", exc, extra=extra)
@@ -64,13 +73,16 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
         message = f"internal error while encoding the audio as {format}"
     else:
         key = audio_key(job_id, format)
-        if jobs.finish(job_id, audio_key=key, size_bytes=size, master=master) != "ok":
+        if jobs.finish(job_id, audio_key=key, size_bytes=size, master=master,
+                       **made) != "ok":
             log.warning("job changed state while encoding", extra=extra)
-        _forget_wav(job_id)
+        if format != "wav":
+            _forget_wav(job_id)
         log.info("job encoded as %s (%d bytes)", format, size, extra=extra)
         return {"job_id": job_id, "audio_key": key, "size_bytes": size}
     jobs.fail(job_id, message)
-    _forget_wav(job_id)
+    if format != "wav":
+        _forget_wav(job_id)
     log.warning("job failed: %s", message, extra=extra)
     raise JobFailed(message)
 
@@ -98,6 +110,15 @@ def _encode(job_id: str, fmt: str, engine: str | None) -> tuple[int, str]:
         encode_file(source, Path(folder, "master.flac"), "flac")
         storage.put_file(master, Path(folder, "master.flac"), CONTENT_TYPES["flac"])
         return os.path.getsize(dest), master
+
+
+def _exports(job_id: str, record: dict) -> dict:
+    """The finished record's `exports_made`: those recorded earlier plus the pending ones."""
+    pending = record.get("exports_pending") or []
+    if not pending:
+        return {}
+    made = make_exports(job_id, record, pending, audio_storage())
+    return {"exports_made": {**(record.get("exports_made") or {}), **made}}
 
 
 def _forget_wav(job_id: str) -> None:

@@ -16,6 +16,7 @@ from storage import StorageError, audio_key
 from tasks.app import app
 from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
+from tasks.exports import plan_exports
 from tasks.jobs.edits import RECREATE, SourceRefused, resolve, source_record
 from tasks.jobs.metrics import record_finished
 from tasks.jobs.params import InvalidParams, JobParams
@@ -192,11 +193,20 @@ def _run(jobs, job_id, params, settings, record) -> dict:
     done = {"peaks": overview, "run_seconds": round(run_seconds, 3), **edited}
     if params.format == "wav":
         done["master"] = key  # its own lossless master (tasks/encode.py: the others')
+    unavailable, exports = plan_exports(params.exports, info)
+    if unavailable:
+        done["exports_made"] = unavailable
+    if params.format == "wav" and not exports:
         outcome = _patiently(lambda: jobs.finish(job_id, audio_key=key, size_bytes=size, **done))
     else:
-        # Compressing takes seconds of CPU: the `encode` queue does it, so this
-        # (GPU) worker takes its next job now. The job stays started meanwhile.
-        outcome = _patiently(lambda: jobs.hand_to_encoder(job_id, **done))
+        # Compressing and exports take seconds of CPU: the `encode` queue does
+        # them, so this (GPU) worker takes its next job now. The job stays
+        # started meanwhile.
+        if exports:  # a WAV job's size is known now; the encoder adds what it makes
+            done.update(exports_pending=exports, **({"size_bytes": size}
+                                                   if params.format == "wav" else {}))
+        stage = "encoding" if params.format != "wav" else "exporting"
+        outcome = _patiently(lambda: jobs.hand_to_encoder(job_id, stage, **done))
         if outcome == "ok":
             send_encode(job_id, params.format)
             key = audio_key(job_id, params.format)
@@ -204,7 +214,9 @@ def _run(jobs, job_id, params, settings, record) -> dict:
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
         record_finished(jobs.r, duration, wall_seconds, run_seconds, info.get("engine"))
-    done_as = "finished" if params.format == "wav" else f"rendered (now encoding {params.format})"
+    done_as = ("finished" if params.format == "wav" and not exports
+               else f"rendered (now encoding {params.format})" if params.format != "wav"
+               else "rendered (now making its exports)")
     log.info("job %s in %.2fs", done_as, run_seconds, extra={"job_id": job_id})
     return _result({"job_id": job_id, "audio_key": key, "duration": duration,
                     "seed": params.seed, "engine": info.get("engine")})

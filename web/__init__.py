@@ -107,10 +107,21 @@ def create_app(settings: Settings | None = None) -> Flask:
     register_error_handlers(app)
     init_idempotency(app)
 
-    from web.blueprints import audio, events, generate, health, jobs, openapi, ops, page
+    from web.blueprints import (
+        audio,
+        events,
+        exports,
+        generate,
+        health,
+        jobs,
+        openapi,
+        ops,
+        page,
+    )
     from web.blueprints import webhooks as webhook_secrets
 
-    for module in (health, ops, generate, jobs, events, audio, webhook_secrets, page, openapi):
+    for module in (health, ops, generate, jobs, events, audio, exports, webhook_secrets, page,
+                   openapi):
         app.register_blueprint(module.bp)
 
     from web.cli import keys

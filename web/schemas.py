@@ -33,6 +33,19 @@ class Segment(BaseModel):
     kind: Literal["kept", "new"] = Field(description="the source's own audio, or made anew")
 
 
+class Export(BaseModel):
+    """One requested export, as the job shows it."""
+
+    url: str | None = Field(default=None, description="where to download it (when made)")
+    size_bytes: int | None = Field(default=None, ge=0)
+    parts: list[str] | None = Field(
+        default=None, description="stems: the instrument groups in the zip, in its order")
+    pending: bool | None = Field(default=None, description="not made yet: the job is running")
+    unavailable: bool | None = Field(default=None, description="this job cannot have it")
+    reason: str | None = Field(default=None, description="why it is unavailable")
+    expired: bool | None = Field(default=None, description="deleted with the audio")
+
+
 class WebhookAttempt(BaseModel):
     at: str
     status: int | None = Field(description="the receiver's HTTP status; null: no answer")
@@ -92,6 +105,9 @@ class _JobBase(BaseModel):
     snapped: dict[str, float] | None = Field(
         default=None, description="edits: the range the engine used (e.g. snapped to bar lines)"
     )
+    exports: dict[str, Export] | None = Field(
+        default=None, description="each requested export by name (midi, stems); absent when "
+                                  "none was requested")
     webhook: WebhookBlock | None = Field(
         default=None, description="jobs submitted with a webhook: its deliveries (GET by id)"
     )
@@ -102,8 +118,8 @@ Job = create_model(
     "Job",
     __base__=_JobBase,
     **{
-        **{name: (field.annotation | None, None)
-           for name, field in JobParams.model_fields.items() if name not in WEBHOOK_FIELDS},
+        **{name: (field.annotation | None, None) for name, field in JobParams.model_fields.items()
+           if name not in (*WEBHOOK_FIELDS, "exports")},  # exports: asked as a list, shown as a map
         # An edit's result is as long as its source (or the extension): any whole seconds.
         "duration": (int | None, Field(default=None, ge=1, description="seconds")),
     },

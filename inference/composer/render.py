@@ -26,8 +26,9 @@ def _release_ramp(n: int) -> np.ndarray:
 
 
 def render_notes(inst: str, notes: list, total: int, tempo: float, swing: float,
-                 jitter: float, rng) -> np.ndarray:
-    """Mono buffer of ``total`` samples for one instrument's notes."""
+                 jitter: float, rng, played: list | None = None) -> np.ndarray:
+    """Mono buffer of ``total`` samples for one instrument's notes; ``played``
+    (when given) gets each note as performed: (onset s, length s, pitch, velocity)."""
     voice = VOICES[inst]
     out = np.zeros(total, np.float32)
     if not notes:
@@ -42,6 +43,10 @@ def render_notes(inst: str, notes: list, total: int, tempo: float, swing: float,
     ramp = _release_ramp(rel)
     cap = int(voice.max_len * SR)
     held = np.minimum((lengths * SR).astype(int), cap)
+    if played is not None:
+        played += [(max(0, int(round(t * SR))) / SR, float(h) / SR, int(p), float(v))
+                   for t, h, p, v in zip(starts, held, pitches, vels, strict=True)
+                   if int(round(t * SR)) < total]
     for p in np.unique(pitches):
         sel = np.flatnonzero(pitches == p)
         n_max = int(held[sel].max()) + rel
@@ -61,8 +66,10 @@ def render_notes(inst: str, notes: list, total: int, tempo: float, swing: float,
 
 
 def render_hits(hits: list, kit: dict, tempo: float, swing: float, jitter: float, rng,
-                left: np.ndarray, right: np.ndarray, send: np.ndarray, send_amt: float) -> None:
-    """Adds the drum hits straight into the stereo mix and the half-rate reverb bus."""
+                left: np.ndarray, right: np.ndarray, send: np.ndarray, send_amt: float,
+                played: list | None = None) -> None:
+    """Adds the drum hits straight into the stereo mix and the half-rate reverb bus;
+    ``played`` (when given) gets each hit as performed: (onset s, name, velocity)."""
     if not hits:
         return
     total = left.size
@@ -78,6 +85,8 @@ def render_hits(hits: list, kit: dict, tempo: float, swing: float, jitter: float
         n = min(sound.size, total - s0)
         if n <= 0:
             continue
+        if played is not None:
+            played.append((s0 / SR, name, float(vel)))
         gl = np.float32(vel * pans[name][0])
         gr = np.float32(vel * pans[name][1])
         left[s0:s0 + n] += sound[:n] * gl

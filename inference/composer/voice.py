@@ -66,8 +66,10 @@ def _bursts(rng) -> dict[str, np.ndarray]:
             "fricative": noise(0.06, 3500, 10000, 0.0) * 0.3}
 
 
-def render(notes: list[SungNote], total: int, tempo: float, swing: float, rng) -> np.ndarray:
-    """The dry vocal stem: mono, ``total`` samples."""
+def render(notes: list[SungNote], total: int, tempo: float, swing: float, rng,
+           played: list | None = None) -> np.ndarray:
+    """The dry vocal stem: mono, ``total`` samples; ``played`` (when given) gets
+    each sung note as performed: (index in ``notes``, onset s, length s, velocity)."""
     out = np.zeros(total, np.float32)
     if not notes:
         return out
@@ -76,7 +78,7 @@ def render(notes: list[SungNote], total: int, tempo: float, swing: float, rng) -
     bursts = _bursts(rng)
     breath = (signal.sosfilt(signal.butter(1, 1200, "highpass", fs=SR, output="sos"),
                              rng.standard_normal(2 * SR)) * 0.05).astype(np.float32)
-    for note, t0 in zip(notes, starts, strict=True):
+    for i, (note, t0) in enumerate(zip(notes, starts, strict=True)):
         s0 = max(0, int(round(t0 * SR)))
         span = int(note.length * 60.0 / tempo * ARTICULATION * SR)
         rel = min(int(RELEASE * SR), span // 3)
@@ -84,6 +86,8 @@ def render(notes: list[SungNote], total: int, tempo: float, swing: float, rng) -
         n = min(span, total - s0)
         if n <= rel:
             continue
+        if played is not None:
+            played.append((i, s0 / SR, n / SR, note.velocity))
         f = hz(note.pitch) * 2 ** (rng.normal(0, 4) / 1200)
         y = signal.sosfilt(tract(note.vowel), _source(f, n, rng, breath))
         y *= np.float32(note.velocity / (np.sqrt(np.dot(y, y) / n) + 1e-9) * 0.25)

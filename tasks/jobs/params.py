@@ -37,10 +37,11 @@ DURATIONS = (30, 60, 120)
 DEFAULT_DURATION = 60
 # Fields that shape the delivered file, not the music: the engine never sees them.
 WEBHOOK_FIELDS = ("webhook", "webhook_events_filter")  # API key clients only (web/, tasks/webhooks)
-DELIVERY_FIELDS: tuple[str, ...] = ("format", *WEBHOOK_FIELDS)
+DELIVERY_FIELDS: tuple[str, ...] = ("format", "exports", *WEBHOOK_FIELDS)
 WEBHOOK_EVENTS = ("started", "completed")  # completed: finished, failed or canceled
 MAX_WEBHOOK_URL = 2048
 FORMATS = ("wav", "flac", "mp3", "opus")
+EXPORTS = ("midi", "stems")
 SONG_FIELDS = ("lyrics", "instrumental", "vocal_language", "bpm", "key", "time_signature")
 DEFAULT_VOCAL_LANGUAGE = "en"
 # Editing a finished job (tasks/jobs/edits.py resolves the source): which
@@ -202,6 +203,13 @@ class JobParams(BaseModel):
         default=None, ge=0, le=1,
         description="repaint/cover: how much of the source survives, 0-1 (default 0.5)",
     )
+    exports: list[Literal[EXPORTS]] = Field(  # type: ignore[valid-type]
+        default_factory=list, max_length=len(EXPORTS),
+        description="Files made beside the audio: 'midi' (the notes played) and 'stems' "
+                    "(a zip of one FLAC per instrument group); engines that cannot make "
+                    "one report it unavailable",
+        json_schema_extra={"uniqueItems": True},
+    )
     webhook: str | None = Field(
         default=None, max_length=MAX_WEBHOOK_URL, pattern="^https?://[^\\s]+$",
         description="API keys only: an https:// URL told of this job's events (Standard Webhooks)",
@@ -242,6 +250,13 @@ class JobParams(BaseModel):
     @classmethod
     def _normal_key(cls, value):
         return None if value is None else normalize_key(value)
+
+    @field_validator("exports")
+    @classmethod
+    def _each_once(cls, value):
+        if len(set(value)) != len(value):
+            raise ValueError("must name each export at most once")
+        return value
 
     @field_validator("duration", "seed", "bpm", "extend_from", "extend_by", mode="before")
     @classmethod
@@ -325,10 +340,12 @@ class JobParams(BaseModel):
         return self.task != "text2music"
 
     def as_dict(self) -> dict:
-        """Every field as resolved; song, webhook and edit fields not given are left out
-        (and the task, for text2music: a plain job's record and message are as before edits)."""
+        """Every field as resolved; song, webhook and edit fields not given and no exports
+        are left out (and the task, for text2music: a plain job's record and message are as
+        before edits)."""
         optional = (*SONG_FIELDS, *WEBHOOK_FIELDS, *EDIT_FIELDS, "prompt")
-        out = {k: v for k, v in self.model_dump().items() if k not in optional or v is not None}
+        out = {k: v for k, v in self.model_dump().items()
+               if (k not in optional or v is not None) and (k != "exports" or v)}
         if not self.is_edit:
             out.pop("task")
         else:
@@ -384,6 +401,7 @@ _FIELD_MESSAGES = {
     "start": f"start must be a number of seconds from 0 to {MAX_EDIT_DURATION}",
     "end": f"end must be a number of seconds from 0 to {MAX_EDIT_DURATION}",
     "strength": "strength must be a number from 0 to 1",
+    "exports": f"exports must be a list of distinct names from {', '.join(EXPORTS)}",
     "webhook": f"webhook must be an https:// URL of at most {MAX_WEBHOOK_URL} characters",
     "webhook_events_filter": f"webhook_events_filter must be a list of {', '.join(WEBHOOK_EVENTS)}",
 }

@@ -3,8 +3,9 @@
 Run hourly by beat (`music.purge_expired` on the maintenance queue). Two passes:
 
 1. Audio: every object under audio/ (file or S3 storage) last modified before
-   the cutoff is deleted, after its job record (if any) is marked expired, so a
-   reader in between gets "expired", never a broken file. One odd or failing
+   the cutoff is deleted (a job's exports with its audio, however new they
+   are), after its job record (if any) is marked expired, so a reader in
+   between gets "expired", never a broken file. One odd or failing
    object is logged and skipped; it never stops the rest of the purge.
 2. Records: job records live 2x RETENTION_HOURS (a Redis TTL set at creation),
    so the API can still answer "expired" after the audio is gone. The sweep
@@ -19,7 +20,8 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from storage import Storage, StorageError, check_key, key_job_id
+from storage import CONTENT_TYPES, Storage, StorageError, check_key, key_job_id
+from tasks.exports import export_keys
 from tasks.jobs.status import TERMINAL, Status
 from tasks.jobs.store import JOB_ID_RE, JobStore
 
@@ -45,8 +47,9 @@ def purge(jobs: JobStore, storage: Storage, settings, now: datetime | None = Non
 
 def _purge_audio(jobs: JobStore, storage: Storage, cutoff: datetime) -> dict:
     deleted = skipped = errors = 0
+    gone: set[str] = set()
     for info in list(storage.list()):
-        if info.modified >= cutoff:
+        if info.modified >= cutoff or info.key in gone:
             continue
         job_id = key_job_id(info.key)
         try:
@@ -56,6 +59,10 @@ def _purge_audio(jobs: JobStore, storage: Storage, cutoff: datetime) -> dict:
                 jobs.transition(job_id, (*TERMINAL, Status.STARTED), expired="1")
             storage.delete(info.key)
             deleted += 1
+            if info.key.rpartition(".")[2] in CONTENT_TYPES and JOB_ID_RE.match(job_id):
+                for key in export_keys(job_id):  # a job's exports go with its audio
+                    storage.delete(key)
+                    gone.add(key)
         except ValueError:  # not one of ours (a key outside the audio/{id}.{ext} scheme)
             log.warning("retention: skipping unexpected object %r", info.key)
             skipped += 1

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from tasks.config.settings import Settings
 from tasks.jobs.params import JobParams
 from tasks.jobs.status import Status
-from tasks.jobs.store import JobStore
+from tasks.jobs.store import CPU_STAGES, JobStore
 from tasks.jobs.submit import enqueue, send_encode
 
 log = logging.getLogger("tasks.jobs.stalled")
@@ -39,7 +39,7 @@ def requeue_stalled(
     requeued = []
     for job_id in jobs.stalled(silence):
         record = jobs.get(job_id) or {}
-        if record.get("status") == "started" and record.get("stage") == "encoding":
+        if record.get("status") == "started" and record.get("stage") in CPU_STAGES:
             # Rendered already: only the encoding went silent. Encoding again is
             # idempotent; rendering again would spend GPU time for nothing.
             jobs.touch(job_id)

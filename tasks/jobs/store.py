@@ -25,6 +25,8 @@ from tasks.jobs.status import ACTIVE, Status
 log = logging.getLogger("tasks.jobs.store")
 
 TIME_LIMIT_ERROR = "generation took longer than its time limit"
+# A rendered job's stages on the `encode` queue (tasks.encode).
+CPU_STAGES = ("encoding", "exporting")
 JOB_ID_RE = re.compile(r"^[A-Za-z0-9_-]{8,64}\Z")  # \Z, not $: no trailing newline
 _QUEUE_KEY = "queue:music"  # zset of queued job ids, score = enqueue time
 _WORKERS_KEY = "workers:alive"  # zset of worker hostnames, score = last heartbeat
@@ -39,7 +41,8 @@ WORKER_FORGET_AFTER = 3600.0  # a worker silent this long is dropped from worker
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds",
                 "instrumental", "bpm", "size_bytes", "peaks", "webhook_events_filter",
-                "extend_from", "extend_by", "start", "end", "strength", "segments", "snapped"}
+                "extend_from", "extend_by", "start", "end", "strength", "segments", "snapped",
+                "exports", "exports_made", "exports_pending"}
 # Pending webhook deliveries (tasks/webhooks/outbox.py): member "{job id}:{event}",
 # score = when it is due. A transition that a job's webhook wants adds it here in
 # the same script, so no event is lost between the transition and its delivery.
@@ -552,9 +555,10 @@ class JobStore:
             **fields,
         )
 
-    def hand_to_encoder(self, job_id: str, **fields) -> str:
-        """Rendered, now being compressed on the `encode` queue: still started, at 100 %."""
-        outcome = self.transition(job_id, (Status.STARTED,), stage="encoding", **fields)
+    def hand_to_encoder(self, job_id: str, stage: str = "encoding", **fields) -> str:
+        """Rendered, now being compressed (or its exports made) on the `encode`
+        queue: still started, at 100 %."""
+        outcome = self.transition(job_id, (Status.STARTED,), stage=stage, **fields)
         if outcome == "ok":
             self.set_progress(job_id, 100)
         return outcome

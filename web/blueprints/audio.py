@@ -15,25 +15,36 @@ _STORAGE_DOWN = "Audio storage is unavailable right now; please retry shortly"
 @bp.get("/api/audio/<job_id>")
 @read_limit
 def download(job_id: str):
+    record = finished_job(job_id)
+    ext = job_format(record)
+    return send_object(audio_key(job_id, ext), f"music_{job_id}.{ext}", CONTENT_TYPES[ext],
+                       "The audio file for this job is missing")
+
+
+def finished_job(job_id: str) -> dict:
+    """The caller's finished job whose audio is still kept: else 403/404."""
     record = owned_job(job_id)
     if record.get("expired"):
         raise ApiError(404, "The audio for this job has expired and was deleted")
     if record["status"] != Status.FINISHED:
         raise ApiError(404, f"Audio not ready: the job is {record['status']}")
+    return record
+
+
+def send_object(key: str, filename: str, mimetype: str, missing: str) -> Response:
+    """Stream a stored object with ETag, Last-Modified and one byte range."""
     storage = current_app.extensions["audio_storage"]
-    ext = job_format(record)
-    key = audio_key(job_id, ext)
     try:
         info = storage.stat(key)
     except ObjectNotFound:
-        raise ApiError(404, "The audio file for this job is missing") from None
+        raise ApiError(404, missing) from None
     except StorageError:
         raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
     size, etag = info.size, entity_tag(info)
 
     headers = {
         "Accept-Ranges": "bytes",
-        "Content-Disposition": f'attachment; filename="music_{job_id}.{ext}"',
+        "Content-Disposition": f'attachment; filename="{filename}"',
         "Cache-Control": "private, max-age=3600",
         "ETag": etag,
         "Last-Modified": http_date(info.modified),
@@ -64,12 +75,11 @@ def download(job_id: str):
     try:
         body = storage.iter_range(key, start, end)
     except ObjectNotFound:
-        raise ApiError(404, "The audio file for this job is missing") from None
+        raise ApiError(404, missing) from None
     except StorageError:
         raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
-    return Response(
-        body, status=status, headers=headers, mimetype=CONTENT_TYPES[ext], direct_passthrough=True
-    )
+    return Response(body, status=status, headers=headers, mimetype=mimetype,
+                    direct_passthrough=True)
 
 
 def entity_tag(info: ObjectInfo) -> str:

@@ -160,3 +160,25 @@ def test_a_prompt_of_any_unicode_whitespace_is_empty(blank):
     with pytest.raises(InvalidParams, match="prompt must not be empty"):
         JobParams.parse({"prompt": blank, "duration": 30})
     assert JobParams.parse({"prompt": "\ufeffjazz", "duration": 30}).prompt == "\ufeffjazz"
+
+
+@pytest.mark.parametrize("exports, message", [
+    (["midi", "midi"], "exports must name each export at most once"),
+    (["mp4"], "exports must be a list of distinct names from midi, stems"),
+    ("midi", "exports must be a list of distinct names from midi, stems"),
+    (None, "exports must be a list of distinct names from midi, stems"),
+])
+def test_bad_exports_are_refused(exports, message):
+    with pytest.raises(InvalidParams) as err:
+        JobParams.parse({"prompt": "x", "exports": exports})
+    assert str(err.value) == message and err.value.status == 422
+
+
+def test_exports_are_delivery_not_music():
+    plain = JobParams.parse({"prompt": "x", "seed": 1})
+    asked = JobParams.parse({"prompt": "x", "seed": 1, "exports": ["stems", "midi"]})
+    assert asked.exports == ["stems", "midi"]
+    assert asked.engine_inputs() == plain.engine_inputs()
+    # none asked: the record (and so the job view) is exactly as before
+    assert "exports" not in plain.as_dict() and asked.as_dict()["exports"] == ["stems", "midi"]
+    assert JobParams.from_record(asked.as_dict()) == asked

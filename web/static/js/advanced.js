@@ -1,6 +1,6 @@
 // The form's "Advanced" section: lyrics, instrumental, vocal language, tempo,
-// key, meter and format. Only what the person set is sent, so a default submit
-// is exactly the guide's plain request.
+// key, meter, format and the MIDI/stems exports. Only what the person set is
+// sent, so a default submit is exactly the guide's plain request.
 import { ApiError } from "./api.js";
 import { showCount } from "./dom.js";
 
@@ -47,6 +47,8 @@ export function setupAdvanced() {
   const key = document.getElementById("key");
   const meter = document.getElementById("time_signature");
   const format = document.getElementById("format");
+  const exportSwitches = [document.getElementById("export-midi"),
+    document.getElementById("export-stems")];
 
   language.append(option("", "Default (English)"));
   const named = LANGUAGES.map((code) => [code, languageName(code)]);
@@ -105,6 +107,8 @@ export function setupAdvanced() {
       if (key.value) params.key = key.value;
       if (meter.value) params.time_signature = meter.value;
       if (format.value !== "wav") params.format = format.value;
+      const exports = exportSwitches.filter((box) => box.checked).map((box) => box.value);
+      if (exports.length) params.exports = exports;
       return params;
     },
   };

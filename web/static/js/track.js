@@ -1,10 +1,33 @@
 // A finished track drawn as a listener would look at it: the waveform overview
 // (the job's `peaks`) with the play position over it, the song's form as a strip
-// of sections on the same time axis, the player and the download link.
+// of sections on the same time axis, the player and the download links (the
+// audio, and the MIDI file and stems when the job asked for them).
 import { el, clock } from "./dom.js";
 import { editActions, rangeSelect, segmentStrip, validSegments } from "./edit.js";
 
 const SEEK_STEP_S = 5;
+// Export name -> [link text, the download's file name suffix].
+const EXPORTS = { midi: ["Download MIDI", ".mid"], stems: ["Download stems", "_stems.zip"] };
+
+// A link per export that was made; a note saying why for one that could not be.
+function exportLinks(job) {
+  const out = [];
+  const exports = job.exports && typeof job.exports === "object" ? job.exports : {};
+  for (const [name, [text, suffix]] of Object.entries(EXPORTS)) {
+    const entry = exports[name];
+    if (!entry || typeof entry !== "object") continue;
+    if (typeof entry.url === "string" && entry.url.startsWith("/api/audio/")) {
+      out.push(el("a", { class: "button download", href: entry.url,
+        download: `music_${job.job_id}${suffix}`, text,
+        "data-export": name }));
+    } else if (entry.unavailable) {
+      const what = name === "midi" ? "MIDI" : "Stems";
+      out.push(el("span", { class: "hint export-note", "data-export": name,
+        text: `${what} unavailable: ${String(entry.reason || "this engine cannot make it")}` }));
+    }
+  }
+  return out;
+}
 
 function totalSeconds(audio, job, sections) {
   if (Number.isFinite(audio.duration) && audio.duration > 0) return audio.duration;
@@ -147,7 +170,7 @@ export function renderTrack(job, { onEdit = null } = {}) {
     timeline.append(playhead);
     track.append(timeline);
   }
-  track.append(audio, el("div", { class: "job-actions" }, download));
+  track.append(audio, el("div", { class: "job-actions" }, download, ...exportLinks(job)));
   if (onEdit) track.append(editActions(job, selection, onEdit));
 
   function update() {
