@@ -50,7 +50,7 @@ class ComposerEngine:
         self.generate(prompt="warm up", duration=1, seed=0)
 
     def describe(self) -> dict:
-        return {"engine": self.name, "model": "composer-1", "sample_rate": SR,
+        return {"engine": self.name, "model": "composer-2", "sample_rate": SR,
                 "loudness_lufs": TARGET_LUFS, "ceiling_dbfs": CEILING_DBFS,
                 "exports": list(EXPORTS)}
 

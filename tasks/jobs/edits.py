@@ -27,7 +27,7 @@ from tasks.jobs.store import JOB_ID_RE, JobStore
 
 # Engines (and composer versions) whose tracks can be edited. The composer
 # re-plans the piece from the record, so only the version that made it can.
-EDITABLE_MODELS = {"composer": ("composer-1",), "acestep": None}  # None: any model
+EDITABLE_MODELS = {"composer": ("composer-2",), "acestep": None}  # None: any model
 # Engines that re-create a job's samples exactly from its record, so their lossy
 # jobs store no master (tasks/encode.py); the record's `master` then says RECREATE.
 RECREATES = ("composer",)

@@ -151,7 +151,7 @@ def test_section_strip_and_details(song):
     text = details.locator("dl").inner_text()
     assert re.search(r"Music\s+[A-G][#b]? (major|minor), \d+ bpm, 4/4", text), text
     assert f"WAV, {page.size_bytes / 1e6:.1f} MB, 0:30" in text
-    assert text.count("Seed") == 1 and "composer (composer-1)" in text
+    assert text.count("Seed") == 1 and "composer (composer-2)" in text
     assert "{" not in text and "Form" not in text  # no raw JSON, the form is drawn
     assert job.locator("table").count() == 0
     expect()(job.get_by_role("link", name="Download WAV")).to_have_attribute(

@@ -141,7 +141,7 @@ def _source(jobs, owner: str, job_id: str = "src0000001", **fields) -> str:
     status = record.pop("status", "finished")
     jobs.create(job_id, owner, record, queued=False)
     jobs.update(job_id, status=status, engine=record.get("engine", "composer"),
-                model=record.get("model", "composer-1"),
+                model=record.get("model", "composer-2"),
                 master=record.get("master", f"audio/{job_id}.wav"))
     return job_id
 
@@ -150,7 +150,7 @@ def _source(jobs, owner: str, job_id: str = "src0000001", **fields) -> str:
     ({"status": "started"}, 409, "source_job is started: only a finished job can be edited"),
     ({"expired": "1"}, 410, "expired"),
     ({"engine": "fixed", "model": "fixed-200ms"}, 409, "fixed engine, which has no edit"),
-    ({"model": "composer-0"}, 409, "composer composer-0"),
+    ({"model": "composer-1"}, 409, "composer composer-1"),
     ({"task": "cover"}, 409, "edit the original"),
     ({"master": ""}, 409, "no lossless master"),
 ])
