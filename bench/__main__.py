@@ -17,6 +17,7 @@ Benchmarks (module: run(quick) -> rows):
   exports   bench_exports   MIDI + stems export cost (s per audio s) and sizes
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
   formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
+  edits     bench_edits     extend/repaint/cover CPU s per audio s vs a plain render; 240 s RSS
   clients   bench_clients   bearer vs cookie status poll; webhook latency after a job finishes
 """
 
@@ -43,6 +44,7 @@ BENCHES = {
     "exports": "bench.bench_exports",
     "acestep": "bench.bench_acestep",
     "formats": "bench.bench_formats",
+    "edits": "bench.bench_edits",
     "clients": "bench.bench_clients",
 }
 

@@ -36,7 +36,8 @@ GENRES = ("rock", "ambient", "electronic", "cinematic", "jazz", "lofi", "classic
 QUICK_GENRES = ("rock", "cinematic")
 DURATIONS = (30, 60, 120)
 
-_CHILD = r"""
+# The start of every pinned child (bench_edits too): one CPU, its own peak RSS.
+PINNED_PROLOGUE = r"""
 import json, os, sys, time
 # VmHWM is this process's own peak: ru_maxrss survives exec on Linux and would
 # report the (larger) benchmark runner that spawned us.
@@ -45,6 +46,8 @@ def peak_mb():
         return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
 cpus = sorted(os.sched_getaffinity(0))
 os.sched_setaffinity(0, {cpus[-1]})
+"""
+_CHILD = PINNED_PROLOGUE + r"""
 from inference.composer import ComposerEngine
 genre, duration = sys.argv[1], int(sys.argv[2])
 engine = ComposerEngine()
@@ -63,12 +66,12 @@ def _measure(genre: str, duration: int) -> dict:
     return single_core(_CHILD, genre, str(duration))
 
 
-def single_core(script: str, *args: str) -> dict:
+def single_core(script: str, *args: str, timeout: float = 600) -> dict:
     """Run ``script`` in a fresh one-thread process; its last stdout line is JSON."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
            "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.run([sys.executable, "-c", script, *args], env=env,
-                          cwd=ROOT, capture_output=True, text=True, timeout=600, check=True)
+                          cwd=ROOT, capture_output=True, text=True, timeout=timeout, check=True)
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 

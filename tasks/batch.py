@@ -68,6 +68,8 @@ class Batch:
             if item.params is None:
                 self.settle(item, FAILED, item.error or "invalid line")
                 continue
+            if item.params.is_edit and not self._resolve(item):
+                continue
             if (self.out / item.filename).exists():
                 self.settle(item, SKIPPED, f"{item.filename} already there")
                 continue
@@ -93,14 +95,32 @@ class Batch:
             self.jobs.delete(item.job_id)
         self._submit(item)
 
+    def _resolve(self, item: Item) -> bool:
+        """An edit line's source, checked as the task checks it (an operator may edit any
+        job; it must be finished before this run starts)."""
+        from tasks.jobs.edits import SourceRefused, resolve
+        from tasks.jobs.params import InvalidParams
+
+        try:
+            item.edit = resolve(self.jobs, item.params, None)
+        except (InvalidParams, SourceRefused) as exc:
+            self.settle(item, FAILED, f"invalid line: {exc}")
+            return False
+        return True
+
     def _submit(self, item: Item) -> None:
         from tasks.jobs.submit import enqueue
 
         params = item.params
-        fields = {**params.as_dict(), "seed": resolve_seed(params.seed)}
-        self.jobs.create(item.job_id, OWNER, fields)
+        if item.edit is not None:
+            fields, stored, duration = (item.edit.fields, item.edit.record_fields(),
+                                        item.edit.duration)
+        else:
+            fields = {**params.as_dict(), "seed": resolve_seed(params.seed)}
+            stored, duration = fields, params.duration
+        self.jobs.create(item.job_id, OWNER, stored)
         try:
-            enqueue(self.settings, item.job_id, fields)
+            enqueue(self.settings, item.job_id, fields, duration=duration)
         except Exception as exc:
             self.jobs.delete(item.job_id)
             self.settle(item, FAILED, f"could not queue the job: {exc}")

@@ -17,6 +17,7 @@ import json
 import re
 from dataclasses import dataclass
 
+from tasks.jobs.edits import Edit
 from tasks.jobs.params import InvalidParams, JobParams
 
 
@@ -26,6 +27,7 @@ class Item:
     text: str
     params: JobParams | None = None
     error: str | None = None
+    edit: Edit | None = None  # an edit line's resolved job (tasks.jobs.edits.resolve)
 
     @property
     def job_id(self) -> str:
@@ -35,13 +37,19 @@ class Item:
     @property
     def filename(self) -> str:
         prompt = self.params.prompt if self.params else ""
+        if self.params and self.params.is_edit:
+            prompt = f"{self.params.task} {self.params.source_job} {prompt or ''}"
         slug = re.sub(r"[^a-z0-9]+", "-", prompt.lower()).strip("-")[:40].rstrip("-")
         ext = self.params.format if self.params else "wav"
+        if self.edit is not None:  # an edit's format defaults to its source's
+            ext = self.edit.fields.get("format", ext)
         return f"{self.line:04d}-{slug or 'job'}.{ext}"
 
     @property
     def label(self) -> str:
         prompt = self.params.prompt if self.params else self.text
+        if self.params and self.params.is_edit:
+            prompt = f"{self.params.task} of {self.params.source_job}"
         return prompt if len(prompt) <= 40 else prompt[:39] + "\u2026"
 
 

@@ -6,6 +6,12 @@ a worker consuming the `encode` queue downloads it, compresses it, stores
 (tasks.exports), finishes the job, then deletes the WAV (a WAV job keeps
 it: only exports brought it here). Running it twice writes the same keys and
 finds the job finished the second time: idempotent.
+
+Edits (extend/repaint/cover) never decode a lossy file: a WAV or FLAC job's own
+file is its master; an MP3 or Opus job also keeps a FLAC of the rendered WAV
+(`audio/{id}.flac`, swept by retention with the rest of its audio), except the
+composer's, which re-renders the same samples from the record when an edit needs
+them (RECREATE). The record's `master` names it.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
 from tasks.exports import make_exports
 from tasks.generate import JobFailed
+from tasks.jobs.edits import RECREATE, RECREATES
 from tasks.jobs.status import Status
 from tasks.jobs.store import CPU_STAGES
 from tasks.signs_of_life import signs_of_life
@@ -47,7 +54,10 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
     settings = get_settings()
     try:
         with signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
-            size = _encode(job_id, format) if format != "wav" else record.get("size_bytes")
+            if format != "wav":
+                size, master = _encode(job_id, format, record.get("engine"))
+            else:
+                size, master = record.get("size_bytes"), audio_key(job_id)
             made = _exports(job_id, record)
     except _TRANSIENT as exc:
         if self.request.retries < self.max_retries:
@@ -63,7 +73,8 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
         message = f"internal error while encoding the audio as {format}"
     else:
         key = audio_key(job_id, format)
-        if jobs.finish(job_id, audio_key=key, size_bytes=size, **made) != "ok":
+        if jobs.finish(job_id, audio_key=key, size_bytes=size, master=master,
+                       **made) != "ok":
             log.warning("job changed state while encoding", extra=extra)
         if format != "wav":
             _forget_wav(job_id)
@@ -76,7 +87,11 @@ def encode(self, job_id: str, format: str):  # noqa: A002  (the job field's name
     raise JobFailed(message)
 
 
-def _encode(job_id: str, fmt: str) -> int:
+LOSSLESS = ("wav", "flac")
+
+
+def _encode(job_id: str, fmt: str, engine: str | None) -> tuple[int, str]:
+    """(size of the delivered file, key of the lossless master)"""
     # numpy + soundfile: only the encoder image has them, and Flower, beat and
     # the maintenance worker load this module from the API image.
     from inference.encode import encode_file
@@ -87,7 +102,14 @@ def _encode(job_id: str, fmt: str) -> int:
         storage.download(audio_key(job_id), source)
         encode_file(source, dest, fmt)
         storage.put_file(audio_key(job_id, fmt), dest, CONTENT_TYPES[fmt])
-        return os.path.getsize(dest)
+        if fmt in LOSSLESS:
+            return os.path.getsize(dest), audio_key(job_id, fmt)
+        if engine in RECREATES:
+            return os.path.getsize(dest), RECREATE
+        master = audio_key(job_id, "flac")
+        encode_file(source, Path(folder, "master.flac"), "flac")
+        storage.put_file(master, Path(folder, "master.flac"), CONTENT_TYPES["flac"])
+        return os.path.getsize(dest), master
 
 
 def _exports(job_id: str, record: dict) -> dict:

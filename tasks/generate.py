@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
+from pathlib import Path
 
 import redis
 from celery.exceptions import Ignore, SoftTimeLimitExceeded
@@ -15,6 +17,7 @@ from tasks.app import app
 from tasks.config.services import audio_storage, job_store
 from tasks.config.settings import get_settings
 from tasks.exports import plan_exports
+from tasks.jobs.edits import RECREATE, SourceRefused, resolve, source_record
 from tasks.jobs.metrics import record_finished
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
@@ -61,11 +64,26 @@ def generate(self, **fields):
         log.warning("invalid input: %s", exc, extra=extra)
         raise JobFailed(f"invalid input: {exc}") from None
 
-    if params.seed is None:
+    stored = params.as_dict()  # what a record made here holds
+    length = params.duration
+    if params.is_edit:
+        # Sent straight to Celery: the source is checked here, as the API does.
+        existing = jobs.get(job_id)
+        try:
+            edit = resolve(jobs, params, None) if existing is None else None
+        except (InvalidParams, SourceRefused) as exc:
+            jobs.create_if_absent(job_id, BATCH_OWNER, {**stored, "duration": 0})
+            jobs.fail(job_id, f"invalid input: {exc}")
+            log.warning("invalid input: %s", exc, extra=extra)
+            raise JobFailed(f"invalid input: {exc}") from None
+        stored = edit.record_fields() if edit else stored
+        length = edit.duration if edit else int(existing["duration"])
+    elif params.seed is None:
         params = params.model_copy(update={"seed": resolve_seed(None)})
+        stored = params.as_dict()
     hard_limit = (self.request.timelimit or (None, None))[0]
     if not hard_limit:
-        hard_limit = settings.time_limits(params.duration)[1]
+        hard_limit = settings.time_limits(length)[1]
 
     def start():
         return jobs.start(job_id, settings.max_worker_losses,
@@ -73,7 +91,7 @@ def generate(self, **fields):
 
     outcome, attempts = start()
     if outcome == "missing":  # sent straight to Celery (batch): no record yet
-        jobs.create_if_absent(job_id, BATCH_OWNER, params.as_dict())
+        jobs.create_if_absent(job_id, BATCH_OWNER, stored)
         outcome, attempts = start()
     if outcome == Status.FINISHED:  # a redelivered message for a job already done
         return _result(jobs.get(job_id))
@@ -96,7 +114,7 @@ def generate(self, **fields):
 
     try:
         with signs_of_life(jobs, job_id, every=min(10.0, settings.stall_seconds / 6)):
-            return _run(jobs, job_id, params, settings)
+            return _run(jobs, job_id, params, settings, record)
     except SoftTimeLimitExceeded:
         message = TIME_LIMIT_ERROR
     except EngineError as exc:
@@ -125,7 +143,7 @@ def jobs_retrying(jobs, job_id: str) -> None:
         log.warning("could not mark the retry (%s)", exc, extra={"job_id": job_id})
 
 
-def _run(jobs, job_id, params, settings) -> dict:
+def _run(jobs, job_id, params, settings, record) -> dict:
     # numpy-backed, so imported here: Flower, beat and the maintenance worker
     # load this module from the API image, which has no numpy.
     from inference import check_audio
@@ -133,7 +151,9 @@ def _run(jobs, job_id, params, settings) -> dict:
 
     engine = current_engine()
     info = engine.describe()
-    understood = engine.understand(**params.engine_inputs())
+    duration = int(record["duration"])
+    inputs = {**params.engine_inputs(), "duration": duration}
+    understood = engine.understand(**inputs)
     jobs.update(job_id, engine=info.get("engine"), model=info.get("model"), understood=understood)
 
     last = [-1]
@@ -149,8 +169,17 @@ def _run(jobs, job_id, params, settings) -> dict:
                 log.warning("could not record progress", extra={"job_id": job_id})
 
     began = time.monotonic()
-    audio = engine.generate(**params.engine_inputs(), progress=progress)
-    audio = check_audio(audio, params.duration)
+    edited: dict = {}
+    if params.is_edit:
+        result = _edit(jobs, engine, params, inputs, record, progress, settings)
+        audio = result.audio
+        edited = {"segments": result.segments, **({"snapped": result.snapped}
+                                                   if result.snapped else {})}
+        if result.understood:
+            edited["understood"] = result.understood
+    else:
+        audio = engine.generate(**inputs, progress=progress)
+    audio = check_audio(audio, duration)
     run_seconds = time.monotonic() - began
 
     overview = peaks(audio)
@@ -160,8 +189,10 @@ def _run(jobs, job_id, params, settings) -> dict:
     wall_seconds = time.monotonic() - began
     # The audio is stored: ride out a short Redis blip here rather than let the
     # task's retry render the whole piece again.
-    _patiently(lambda: jobs.record_runtime(params.duration, wall_seconds))
-    done = {"peaks": overview, "run_seconds": round(run_seconds, 3)}
+    _patiently(lambda: jobs.record_runtime(duration, wall_seconds))
+    done = {"peaks": overview, "run_seconds": round(run_seconds, 3), **edited}
+    if params.format == "wav":
+        done["master"] = key  # its own lossless master (tasks/encode.py: the others')
     unavailable, exports = plan_exports(params.exports, info)
     if unavailable:
         done["exports_made"] = unavailable
@@ -182,13 +213,48 @@ def _run(jobs, job_id, params, settings) -> dict:
     if outcome != "ok":
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
-        record_finished(jobs.r, params.duration, wall_seconds, run_seconds, info.get("engine"))
+        record_finished(jobs.r, duration, wall_seconds, run_seconds, info.get("engine"))
     done_as = ("finished" if params.format == "wav" and not exports
                else f"rendered (now encoding {params.format})" if params.format != "wav"
                else "rendered (now making its exports)")
     log.info("job %s in %.2fs", done_as, run_seconds, extra={"job_id": job_id})
-    return _result({"job_id": job_id, "audio_key": key, "duration": params.duration,
+    return _result({"job_id": job_id, "audio_key": key, "duration": duration,
                     "seed": params.seed, "engine": info.get("engine")})
+
+
+def _edit(jobs, engine, params, inputs, record, progress, settings):
+    """Load the source's lossless master and let the engine edit it."""
+    from inference.edit import EditRequest, as_written, read_master
+
+    if not hasattr(engine, "edit"):
+        raise EngineError(f"the {engine.name} engine cannot {params.task}")
+    owner = None if record.get("owner") == BATCH_OWNER else record.get("owner")
+    try:  # still there: it may have expired while this job waited
+        source = source_record(jobs, params.source_job, owner)
+    except SourceRefused as exc:
+        raise EngineError(f"cannot {params.task} the source: {exc}") from None
+    if source.get("engine") != engine.name and engine.name == "composer":
+        raise EngineError(f"the composer edits only its own pieces; this one was made by "
+                          f"{source.get('engine')}")
+    src_inputs = {**JobParams.from_record(source).engine_inputs(),
+                  "duration": int(source["duration"]), "seed": source["seed"]}
+    if source["master"] == RECREATE:  # the composer's lossy jobs: re-rendered, not stored
+        if source.get("engine") != engine.name:
+            raise EngineError(f"the source's samples are re-created by the {source.get('engine')}"
+                              f" engine, not by {engine.name}")
+        audio = as_written(engine.generate(**src_inputs))
+    else:
+        storage = audio_storage()
+        with tempfile.TemporaryDirectory(prefix="master-") as folder:
+            path = Path(folder, "master")
+            _with_backoff(lambda: storage.download(source["master"], path), (StorageError,),
+                          settings.storage_retries + 1, 0.5, "master download")
+            audio = read_master(path)
+    request = EditRequest(
+        task=params.task, audio=audio, inputs=inputs, source=src_inputs,
+        extend_from=record.get("extend_from"), start=params.start, end=params.end,
+        strength=params.strength)
+    return engine.edit(request, progress)
 
 
 def _with_backoff(call, errors: tuple, attempts: int, delay: float, what: str):

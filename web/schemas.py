@@ -27,6 +27,12 @@ class Accepted(BaseModel):
     seed: int
 
 
+class Segment(BaseModel):
+    start: float = Field(ge=0, description="seconds")
+    end: float = Field(ge=0, description="seconds")
+    kind: Literal["kept", "new"] = Field(description="the source's own audio, or made anew")
+
+
 class Export(BaseModel):
     """One requested export, as the job shows it."""
 
@@ -93,6 +99,12 @@ class _JobBase(BaseModel):
     peaks: list[int] | None = Field(
         default=None, description="waveform overview: max level of 300 equal slices, 0-100"
     )
+    segments: list[Segment] | None = Field(
+        default=None, description="edits: which parts of the result are kept and which new"
+    )
+    snapped: dict[str, float] | None = Field(
+        default=None, description="edits: the range the engine used (e.g. snapped to bar lines)"
+    )
     exports: dict[str, Export] | None = Field(
         default=None, description="each requested export by name (midi, stems); absent when "
                                   "none was requested")
@@ -105,8 +117,12 @@ class _JobBase(BaseModel):
 Job = create_model(
     "Job",
     __base__=_JobBase,
-    **{name: (field.annotation | None, None) for name, field in JobParams.model_fields.items()
-       if name not in (*WEBHOOK_FIELDS, "exports")},  # exports: asked as a list, shown as a map
+    **{
+        **{name: (field.annotation | None, None) for name, field in JobParams.model_fields.items()
+           if name not in (*WEBHOOK_FIELDS, "exports")},  # exports: asked as a list, shown as a map
+        # An edit's result is as long as its source (or the extension): any whole seconds.
+        "duration": (int | None, Field(default=None, ge=1, description="seconds")),
+    },
 )
 
 

@@ -21,6 +21,7 @@ import numpy as np
 from inference.acestep.caption import conditioning, is_sung
 from inference.acestep.layout import check_audio_format
 from inference.acestep.settings import AceStepSettings
+from inference.acestep.tokens import text_only
 from inference.base import (
     SAMPLE_RATE,
     EngineSetupError,
@@ -119,6 +120,8 @@ class AceStepEngine:
                 pipe.to(device)
         except Exception as exc:
             raise EngineSetupError(f"cannot move ACE-Step to {device!r}: {exc}") from exc
+        # Prompts and lyrics are the user's text: a typed special token stays text.
+        text_only(pipe.tokenizer)
         # Job progress goes through `progress`; a tqdm bar would only spam worker logs.
         pipe.set_progress_bar_config(disable=True)
         self._torch, self._pipe, self._device, self._dtype = torch, pipe, device, dtype
@@ -208,6 +211,22 @@ class AceStepEngine:
             self._recover_from_oom(oom)
             raise OutOfMemoryError()
         return check_audio(_fit_length(audio, duration * SAMPLE_RATE), duration)
+
+    def edit(self, request, progress: Progress | None = None):
+        """Extend, repaint or cover a finished piece (inference/acestep/edit.py)."""
+        from inference.acestep.edit import edit
+
+        if self._pipe is None:
+            raise RuntimeError("AceStepEngine.setup() must be called before edit()")
+        oom = None
+        try:
+            return edit(self, request, progress or (lambda _f: None))
+        except RuntimeError as exc:  # as in generate(): free the GPU, fail the job
+            if not _is_oom(self._torch, exc):
+                raise
+            oom = f"{type(exc).__name__}: {exc}"
+        self._recover_from_oom(oom)
+        raise OutOfMemoryError()
 
     def _pipe_call(self, kwargs: dict, generator, on_step_end=None, batch: int | None = None):
         """One pipeline call with pipeline_kwargs() -> (batch, channels, samples).

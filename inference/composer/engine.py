@@ -50,7 +50,7 @@ class ComposerEngine:
         self.generate(prompt="warm up", duration=1, seed=0)
 
     def describe(self) -> dict:
-        return {"engine": self.name, "model": "composer-1", "sample_rate": SR,
+        return {"engine": self.name, "model": "composer-2", "sample_rate": SR,
                 "loudness_lufs": TARGET_LUFS, "ceiling_dbfs": CEILING_DBFS,
                 "exports": list(EXPORTS)}
 
@@ -103,7 +103,13 @@ class ComposerEngine:
         check_inputs(prompt, duration, genre, seed, **song)
         plan = make_plan(prompt, duration, genre, **song)
         key = _piece_key(prompt, genre)
-        return _vocals(plan, _bars(plan, seed, key), seed, key)
+        return _vocals(plan, _bars(plan, seed, key), lambda name: _rng(seed, key, name))
+
+    def edit(self, request, progress=None):
+        """Extend, repaint or cover one of this engine's pieces (inference/composer/edit.py)."""
+        from inference.composer.edit import edit
+
+        return edit(request, progress or (lambda _f: None))
 
 
 def _piece_key(prompt: str, genre: str | None) -> int:
@@ -153,14 +159,13 @@ def _bars(plan: Plan, seed: int, key: int) -> list[form.Bar]:
                      plan.meter, plan.sources.get("key") == "request")
 
 
-def _vocals(plan: Plan, bars: list[form.Bar], seed: int, key: int, played: list | None = None):
+def _vocals(plan: Plan, bars: list[form.Bar], stream, played: list | None = None):
     if not plan.vocals:
         return [], np.zeros(plan.duration * SR, np.float32)
     r = plan.reading
-    notes = singer.sing(plan.sections, bars, r.mode, r.tonic, plan.language,
-                        lambda name: _rng(seed, key, name))
+    notes = singer.sing(plan.sections, bars, r.mode, r.tonic, plan.language, stream)
     return notes, voice.render(notes, plan.duration * SR, r.tempo, plan.swing,
-                               _rng(seed, key, "voice"), played)
+                               stream("voice"), played)
 
 
 class _Buses:
@@ -182,12 +187,17 @@ class _Buses:
 
 
 def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
-            played: dict | None = None):
+            played: dict | None = None, *, stream=None, bars=None, notes=None,
+            fade_out: float | None = None):
     """The mastered mix, or with ``split`` the pre-master stems by group (their
-    sum is the mix before ``master``); ``played`` (a dict) gets what was played."""
+    sum is the mix before ``master``); ``played`` (a dict) gets what was played.
+    Edits (inference/composer/edit.py) pass which random stream each name
+    draws from, the bars (harmony), some parts' notes and the ending's length."""
     r, st = plan.reading, plan.style
     total = plan.duration * SR
-    bars = _bars(plan, seed, key)
+    stream = stream or (lambda name: _rng(seed, key, name))
+    bars = _bars(plan, seed, key) if bars is None else bars
+    notes_of = notes or {}
     swing = plan.swing
     jitter = JITTER.get(r.genre, 0.007)
     # The mix is built in place in the output array (channels are strided views),
@@ -197,7 +207,8 @@ def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
     by_inst: dict[str, list] = {}
     roles: dict[str, list[str]] = {}
     for i, part in enumerate(plan.parts):
-        notes = _notes_for(plan, part, bars, _rng(seed, key, f"notes:{i}:{part.role}"))
+        notes = notes_of[i] if i in notes_of else _notes_for(
+            plan, part, bars, stream(f"notes:{i}:{part.role}"))
         gain = ROLE_GAIN[part.role]
         by_inst.setdefault(part.instrument, []).extend(
             (s, d, p, v * gain) for s, d, p, v in notes)
@@ -206,7 +217,7 @@ def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
         timbre = VOICES[inst]
         heard = None if played is None else played.setdefault("notes", {}).setdefault(inst, [])
         buf = render_notes(inst, notes, total, r.tempo, swing, jitter,
-                           _rng(seed, key, f"voice:{inst}"), heard)
+                           stream(f"voice:{inst}"), heard)
         if timbre.drive:
             effects.amp(buf, timbre.drive)
         if r.genre == "electronic" and inst != "synth lead":
@@ -233,7 +244,7 @@ def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
         progress(0.8 * (i + 1) / steps)
     if plan.vocals:
         sung = None if played is None else played.setdefault("voice", [])
-        notes, buf = _vocals(plan, bars, seed, key, sung)
+        notes, buf = _vocals(plan, bars, stream, sung)
         if played is not None:
             played["sung"] = notes
             played["syllables"] = performance.sung_texts(plan.sections, len(bars),
@@ -247,20 +258,20 @@ def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
         del buf
         progress(0.8 * (len(by_inst) + 1) / steps)
     if plan.drums:
-        kit = drumkit.kit(plan.drums, _rng(seed, key, "kit"), r.tempo)
-        hits = beats.drums(bars, plan.drums, r.energy, _rng(seed, key, "groove"))
+        kit = drumkit.kit(plan.drums, stream("kit"), r.tempo)
+        hits = beats.drums(bars, plan.drums, r.energy, stream("groove"))
         g = mixing.gain_for(mixing.drum_level_db(hits, kit, r.tempo),
                             mixing.DRUM_TARGET[plan.drums])
         out, send = buses.get("drums")
         struck = None if played is None else played.setdefault("drums", [])
         render_hits([(b, name, v * g) for b, name, v in hits], kit, r.tempo, swing,
-                    jitter * 0.6, _rng(seed, key, "drum-timing"), out[:, 0], out[:, 1], send,
+                    jitter * 0.6, stream("drum-timing"), out[:, 0], out[:, 1], send,
                     0.08 if plan.drums != "cinematic" else 0.3, struck)
         if struck:  # velocities as the pattern played them, before the mix gain
             played["drums"] = [(t, name, v / g) for t, name, v in struck]
     progress(0.85)
     decay, wet = st.reverb
-    ir = effects.reverb_ir(decay, _rng(seed, key, "room"))
+    ir = effects.reverb_ir(decay, stream("room"))
     for name, (out, send) in list(buses.buses.items()):
         effects.convolve_reverb(send, ir, out[:, 0], out[:, 1], wet)
         buses.buses[name] = (out, send[:0])  # the send is spent: let it go
@@ -273,10 +284,10 @@ def _render(plan: Plan, seed: int, key: int, progress, split: bool = False,
         level = float(np.sqrt((np.dot(left, left) + np.dot(right, right)) / (2 * total)))
         del mixed, left, right
         bed, _ = buses.get("ambience")
-        ambience.add_bed(r.ambience, max(level, 1e-3), _rng(seed, key, "ambience"),
+        ambience.add_bed(r.ambience, max(level, 1e-3), stream("ambience"),
                          bed[:, 0], bed[:, 1])
     for out, _send in buses.buses.values():
-        _fades(out[:, 0], out[:, 1], plan.duration)
+        _fades(out[:, 0], out[:, 1], plan.duration, fade_out)
     progress(1.0)
     if split:
         return {name: out for name, (out, _send) in buses.buses.items()}
@@ -290,12 +301,13 @@ def group_of(roles: list[str]) -> str:
     return ROLE_GROUP[min(roles, key=mixing.ROLE_RANK.index)]
 
 
-def _fades(left: np.ndarray, right: np.ndarray, duration: int) -> None:
+def _fades(left: np.ndarray, right: np.ndarray, duration: int,
+           fade_out: float | None = None) -> None:
     n_in = int(0.01 * SR)
     ramp = np.linspace(0, 1, n_in, dtype=np.float32)
     left[:n_in] *= ramp
     right[:n_in] *= ramp
-    n_out = int(min(6.0, max(0.05, 0.12 * duration)) * SR)
+    n_out = int((min(6.0, max(0.05, 0.12 * duration)) if fade_out is None else fade_out) * SR)
     fade = _release_ramp(n_out)
     left[-n_out:] *= fade
     right[-n_out:] *= fade

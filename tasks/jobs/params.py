@@ -44,6 +44,22 @@ FORMATS = ("wav", "flac", "mp3", "opus")
 EXPORTS = ("midi", "stems")
 SONG_FIELDS = ("lyrics", "instrumental", "vocal_language", "bpm", "key", "time_signature")
 DEFAULT_VOCAL_LANGUAGE = "en"
+# Editing a finished job (tasks/jobs/edits.py resolves the source): which
+# fields each task takes; every other task-specific field is refused.
+TASKS = ("text2music", "extend", "repaint", "cover")
+EDIT_FIELDS = ("source_job", "extend_from", "extend_by", "start", "end", "strength")
+TASK_FIELDS = {
+    "text2music": (),
+    "extend": ("source_job", "extend_from", "extend_by"),
+    "repaint": ("source_job", "start", "end", "strength"),
+    "cover": ("source_job", "strength"),
+}
+EXTEND_BY = (30, 60)
+MAX_EDIT_DURATION = 240  # seconds: the longest result an edit may make
+MIN_REPAINT, MAX_REPAINT = 3, 90  # seconds of repainted audio
+DEFAULT_STRENGTH = 0.5
+# The source's musical frame, which an extension must keep.
+FRAME_FIELDS = ("bpm", "key", "time_signature")
 
 
 class InvalidParams(ValueError):
@@ -100,16 +116,47 @@ _FILTER_WITHOUT_WEBHOOK = {
 _NOT_REFUSED = {"not": {"anyOf": [_NOT_SUNG_INSTRUMENTAL["not"], _FILTER_WITHOUT_WEBHOOK]}}
 
 
+_EDITS = [t for t in TASKS if t != "text2music"]
+_NULL = {"type": "null"}
+
+
+def _when(*tasks: str) -> dict:
+    return {"required": ["task"], "properties": {"task": {"enum": list(tasks)}}}
+
+
+# The task rules JSON Schema can state (the validator below is the same rules);
+# what needs the source (a range inside it, the result's length, end - start)
+# is checked once the source is known (tasks/jobs/edits.py), after its 404/403.
+_TASK_RULES = {"allOf": [
+    _NOT_REFUSED,
+    # A prompt, unless the task is one that inherits the source's.
+    {"anyOf": [{"required": ["prompt"]}, _when("extend", "repaint")]},
+    # Each edit field only with the tasks that take it (absent task: text2music).
+    *[{"if": {"properties": {"task": {"not": {"enum": [t for t, names in TASK_FIELDS.items()
+                                                       if name in names]}}}},
+       "then": {"properties": {name: _NULL}}} for name in EDIT_FIELDS],
+    {"if": _when(*_EDITS), "then": {"required": ["source_job"],
+                                    "properties": {"source_job": {"type": "string"}},
+                                    "not": {"required": ["duration"]}}},
+    {"if": _when("extend"), "then": {"properties": {name: _NULL for name in FRAME_FIELDS}}},
+    {"if": _when("repaint"), "then": {"required": ["start", "end"],
+                                      "properties": {"start": {"type": "number"},
+                                                     "end": {"type": "number"}}}},
+]}
+
+
 class JobParams(BaseModel):
     """What one job renders. Frozen: a validated job never changes."""
 
     model_config = ConfigDict(
-        extra="forbid", frozen=True, strict=True, json_schema_extra=_NOT_REFUSED
+        extra="forbid", frozen=True, strict=True, json_schema_extra=_TASK_RULES
     )
 
-    prompt: str = Field(
-        min_length=1, max_length=MAX_PROMPT_CHARS, pattern=_NOT_BLANK,
-        description="What to generate (not blank)",
+    # None only as the default (edits inherit the source's): null is refused.
+    prompt: str = Field(  # type: ignore[assignment]
+        default=None, min_length=1, max_length=MAX_PROMPT_CHARS, pattern=_NOT_BLANK,
+        description="What to generate (not blank). Required for text2music and cover; "
+                    "extend and repaint default to the source's",
     )
     duration: Literal[30, 60, 120] = Field(default=DEFAULT_DURATION, description="seconds")
     genre: str | None = Field(default=None, max_length=MAX_GENRE_CHARS)
@@ -132,6 +179,29 @@ class JobParams(BaseModel):
     time_signature: Literal[TIME_SIGNATURES] | None = None  # type: ignore[valid-type]
     format: Literal[FORMATS] = Field(  # type: ignore[valid-type]
         default="wav", description="Audio file format (wav: 16-bit PCM; opus: Ogg Opus)"
+    )
+    task: Literal[TASKS] = Field(  # type: ignore[valid-type]
+        default="text2music",
+        description="text2music (a new piece) or an edit of `source_job`: extend, repaint, cover",
+    )
+    source_job: str | None = Field(
+        default=None, max_length=64, description="The finished job an edit starts from"
+    )
+    extend_from: int | None = Field(
+        default=None, ge=1, le=MAX_EDIT_DURATION,
+        description="extend: seconds of the source kept (audio after it is dropped); default "
+                    "the start of the source's outro, else its end",
+    )
+    extend_by: Literal[EXTEND_BY] | None = Field(  # type: ignore[valid-type]
+        default=None, description="extend: seconds added (default 30)"
+    )
+    start: float | None = Field(default=None, ge=0, le=MAX_EDIT_DURATION,
+                                description="repaint: first second repainted")
+    end: float | None = Field(default=None, ge=0, le=MAX_EDIT_DURATION,
+                              description="repaint: second the repainted range ends")
+    strength: float | None = Field(
+        default=None, ge=0, le=1,
+        description="repaint/cover: how much of the source survives, 0-1 (default 0.5)",
     )
     exports: list[Literal[EXPORTS]] = Field(  # type: ignore[valid-type]
         default_factory=list, max_length=len(EXPORTS),
@@ -188,10 +258,41 @@ class JobParams(BaseModel):
             raise ValueError("must name each export at most once")
         return value
 
-    @field_validator("duration", "seed", "bpm", mode="before")
+    @field_validator("duration", "seed", "bpm", "extend_from", "extend_by", mode="before")
     @classmethod
     def _whole_numbers(cls, value):
         return _whole(value)
+
+    @model_validator(mode="after")
+    def _task_fields(self):
+        task, given = self.task, self.model_fields_set
+        if task in ("text2music", "cover") and self.prompt is None:
+            raise ValueError("prompt is required" + ("" if task == "text2music" else
+                                                     " for task cover"))
+        allowed = TASK_FIELDS[task]
+        for name in EDIT_FIELDS:
+            if name in given and getattr(self, name) is not None and name not in allowed:
+                users = [t for t, names in TASK_FIELDS.items() if name in names]
+                raise ValueError(f"`{name}` applies only to task {' or '.join(users)}")
+        if task == "text2music":
+            return self
+        if self.source_job is None:
+            raise ValueError(f"`source_job` is required for task {task}")
+        if "duration" in given:
+            raise ValueError(f"`duration` cannot be set for task {task}: the result's length "
+                             "follows from the source")
+        if task == "extend":
+            frame = [name for name in FRAME_FIELDS if getattr(self, name) is not None]
+            if frame:
+                raise ValueError(f"extend keeps the source's tempo, key and meter: leave out "
+                                 f"{', '.join(frame)}")
+            if self.extend_by is None:
+                object.__setattr__(self, "extend_by", EXTEND_BY[0])
+        if task == "repaint" and (self.start is None or self.end is None):
+            raise ValueError("repaint needs `start` and `end` (seconds)")
+        if task in ("repaint", "cover") and self.strength is None:
+            object.__setattr__(self, "strength", DEFAULT_STRENGTH)
+        return self
 
     @model_validator(mode="after")
     def _song_defaults(self):
@@ -225,14 +326,31 @@ class JobParams(BaseModel):
 
     @classmethod
     def from_record(cls, record: dict) -> JobParams:
-        """The inputs a job record holds (records carry other fields too)."""
-        return cls.parse({name: record[name] for name in cls.names() if name in record})
+        """The inputs a job record holds (records carry other fields too).
+
+        An edit's record holds its result's length as `duration`, which is
+        no input of an edit."""
+        names = [n for n in cls.names() if n in record]
+        if record.get("task", "text2music") != "text2music":
+            names.remove("duration")
+        return cls.parse({name: record[name] for name in names})
+
+    @property
+    def is_edit(self) -> bool:
+        return self.task != "text2music"
 
     def as_dict(self) -> dict:
-        """Every field as resolved; song fields not given and no exports are left out."""
-        optional = SONG_FIELDS + WEBHOOK_FIELDS
-        return {k: v for k, v in self.model_dump().items()
-                if (k not in optional or v is not None) and (k != "exports" or v)}
+        """Every field as resolved; song, webhook and edit fields not given and no exports
+        are left out (and the task, for text2music: a plain job's record and message are as
+        before edits)."""
+        optional = (*SONG_FIELDS, *WEBHOOK_FIELDS, *EDIT_FIELDS, "prompt")
+        out = {k: v for k, v in self.model_dump().items()
+               if (k not in optional or v is not None) and (k != "exports" or v)}
+        if not self.is_edit:
+            out.pop("task")
+        else:
+            out.pop("duration")
+        return out
 
     def engine_inputs(self) -> dict:
         """What the engine renders from (delivery options such as the file format excluded).
@@ -241,7 +359,8 @@ class JobParams(BaseModel):
         lyrics when true (every engine's default): a plain request reaches an
         engine exactly as before the song fields existed.
         """
-        inputs = {k: v for k, v in self.as_dict().items() if k not in DELIVERY_FIELDS}
+        inputs = {k: v for k, v in self.as_dict().items()
+                  if k not in (*DELIVERY_FIELDS, *EDIT_FIELDS, "task")}
         if not self.lyrics and self.instrumental:
             inputs.pop("instrumental")
         return inputs
@@ -275,6 +394,13 @@ _FIELD_MESSAGES = {
     "bpm": f"bpm must be an integer from {MIN_BPM} to {MAX_BPM}",
     "time_signature": f"time_signature must be one of {', '.join(TIME_SIGNATURES)}",
     "format": f"format must be one of {', '.join(FORMATS)}",
+    "task": f"task must be one of {', '.join(TASKS)}",
+    "source_job": "source_job must be a job id",
+    "extend_from": f"extend_from must be a whole number of seconds from 1 to {MAX_EDIT_DURATION}",
+    "extend_by": "extend_by must be 30 or 60 seconds",
+    "start": f"start must be a number of seconds from 0 to {MAX_EDIT_DURATION}",
+    "end": f"end must be a number of seconds from 0 to {MAX_EDIT_DURATION}",
+    "strength": "strength must be a number from 0 to 1",
     "exports": f"exports must be a list of distinct names from {', '.join(EXPORTS)}",
     "webhook": f"webhook must be an https:// URL of at most {MAX_WEBHOOK_URL} characters",
     "webhook_events_filter": f"webhook_events_filter must be a list of {', '.join(WEBHOOK_EVENTS)}",

@@ -41,6 +41,7 @@ WORKER_FORGET_AFTER = 3600.0  # a worker silent this long is dropped from worker
 # Fields stored as JSON so that types survive the round trip.
 _JSON_FIELDS = {"duration", "seed", "attempts", "losses", "progress", "understood", "run_seconds",
                 "instrumental", "bpm", "size_bytes", "peaks", "webhook_events_filter",
+                "extend_from", "extend_by", "start", "end", "strength", "segments", "snapped",
                 "exports", "exports_made", "exports_pending"}
 # Pending webhook deliveries (tasks/webhooks/outbox.py): member "{job id}:{event}",
 # score = when it is due. A transition that a job's webhook wants adds it here in

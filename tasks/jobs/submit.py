@@ -11,6 +11,7 @@ import redis
 from inference.contract import resolve_seed
 from tasks.app import app
 from tasks.config.settings import Settings
+from tasks.jobs.edits import Edit
 from tasks.jobs.params import DURATIONS, JobParams
 from tasks.jobs.store import JobStore, TooManyActiveJobs
 from tasks.jobs.store import client_key as store_client_key
@@ -54,19 +55,23 @@ BATCH_PRIORITY = 9
 def submit(
     jobs: JobStore, settings: Settings, owner: str, params: JobParams,
     client_key: str | None = None, max_owner: int | None = None,
-    record_fields: dict | None = None,
+    record_fields: dict | None = None, edit: Edit | None = None,
 ) -> dict:
-    """Record the job within the caps, then enqueue it with limits scaled to its duration.
+    """Record the job within the caps, then enqueue it with limits scaled to its duration
+    (an edit's: its result's length; `edit` is what tasks.jobs.edits.resolve made of it).
 
     `max_owner` replaces the per-session cap (an API client's own); without a
     `client_key` no per-IP cap applies. `record_fields` go on the record only.
     Raises TooManyActiveJobs (nothing recorded) or QueueUnavailable (nothing queued).
     """
     job_id = new_job_id()
-    seed = resolve_seed(params.seed)
-    fields = {**params.as_dict(), "seed": seed}
+    if edit is None:
+        fields = {**params.as_dict(), "seed": resolve_seed(params.seed)}
+        stored, duration = fields, params.duration
+    else:
+        fields, stored, duration = edit.fields, edit.record_fields(), edit.duration
     record = jobs.create(
-        job_id, owner, {**fields, **(record_fields or {})},
+        job_id, owner, {**stored, **(record_fields or {})},
         client=None if client_key is None else store_client_key(client_key),
         max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
         max_client=settings.max_active_jobs_per_ip,
@@ -74,7 +79,8 @@ def submit(
     )
     try:
         enqueue(settings, job_id, fields,
-                priority=min(record["active_before"], INTERACTIVE_PRIORITIES - 1))
+                priority=min(record["active_before"], INTERACTIVE_PRIORITIES - 1),
+                duration=duration)
     except Exception as exc:
         # Nothing was queued, so no record may claim otherwise.
         jobs.delete(job_id)
@@ -95,12 +101,14 @@ def submit(
     return record
 
 
-def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None = None) -> None:
-    """Send the job's message: task id = job id, limits scaled to its duration.
+def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None = None,
+            duration: int | None = None) -> None:
+    """Send the job's message: task id = job id, limits scaled to its duration
+    (`duration`: the result's length, which an edit's fields do not hold).
 
     Without a priority the route's default applies (BATCH_PRIORITY).
     """
-    soft, hard = settings.time_limits(int(fields["duration"]))
+    soft, hard = settings.time_limits(int(duration or fields["duration"]))
     app.send_task(
         "music.generate",
         kwargs=fields,

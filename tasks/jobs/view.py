@@ -59,6 +59,11 @@ def public_job(record: dict) -> dict:
     view = {name: record.get(name) for name in _PUBLIC}
     view = {k: v for k, v in view.items() if v is not None or k in ("genre", "engine")}
     view["format"] = job_format(record)
+    view["task"] = record.get("task") or "text2music"
+    if view["task"] != "text2music":
+        view["segments"] = record.get("segments") or []
+        if record.get("snapped"):
+            view["snapped"] = record["snapped"]
     status = record["status"]
     if status == Status.QUEUED:
         view["queue_position"] = record.get("queue_position")

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.browser.pagekit import card, expect, submit
+from tests.browser.pagekit import card, composer_song, expect, submit
 
 pytestmark = pytest.mark.browser
 
@@ -73,12 +73,7 @@ def serve_fields(page, extra: dict, *, replace: bool = False, drop: tuple = ()) 
 @pytest.fixture
 def song(live_api, worker_pool, settings, jobs, storage_root, open_page):
     """A page at 1280 px holding one finished composer song, drawn from the contract's JSON."""
-    worker_pool.ensure(ENGINE="composer")
-    page = open_page(live_api.url, width=1280, height=900)
-    page.goto("/")
-    page.get_by_label("Seed").fill("7")
-    submit(page, PROMPT)
-    expect()(card(page)).to_have_attribute("data-status", "finished", timeout=90000)
+    page = composer_song(worker_pool, open_page, live_api.url, PROMPT)
     job_id = card(page).get_attribute("data-job-id")
     path = storage_root / "audio" / f"{job_id}.wav"
     understood = jobs.get(job_id)["understood"]
@@ -156,7 +151,7 @@ def test_section_strip_and_details(song):
     text = details.locator("dl").inner_text()
     assert re.search(r"Music\s+[A-G][#b]? (major|minor), \d+ bpm, 4/4", text), text
     assert f"WAV, {page.size_bytes / 1e6:.1f} MB, 0:30" in text
-    assert text.count("Seed") == 1 and "composer (composer-1)" in text
+    assert text.count("Seed") == 1 and "composer (composer-2)" in text
     assert "{" not in text and "Form" not in text  # no raw JSON, the form is drawn
     assert job.locator("table").count() == 0
     expect()(job.get_by_role("link", name="Download WAV")).to_have_attribute(

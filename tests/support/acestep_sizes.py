@@ -90,7 +90,8 @@ def _tiny() -> Size:
         audio_tokenizer=dict(fsq_dim=hidden, fsq_input_levels=[4, 4, 4], **pooler),
         audio_token_detokenizer=pooler,
         vae=dict(
-            encoder_hidden_size=4, downsampling_ratios=DOWNSAMPLING_RATIOS,
+            # encoder: mean and scale of each latent channel, as the real 128 -> 64
+            encoder_hidden_size=2 * acoustic, downsampling_ratios=DOWNSAMPLING_RATIOS,
             channel_multiples=[1, 2, 2, 2, 2], decoder_channels=4,
             decoder_input_channels=acoustic, audio_channels=2, sampling_rate=SAMPLE_RATE,
         ),

@@ -70,3 +70,36 @@ def test_model_that_fails_to_load_in_the_child_stops_the_worker(tmp_path, settin
         worker.stop()
     assert code == 1  # a failed start, so supervisors restart or alert
     assert "engine setup failed" in worker.output() and str(model) in worker.output()
+
+
+def test_acestep_edits_through_the_api(worker_pool, client, tiny_model, jobs, storage_root):
+    """Repaint, extend and cover of an ACE-Step job, from its master."""
+    import soundfile as sf
+
+    worker_pool.ensure(ENGINE="acestep", ACESTEP_MODEL_DIR=str(tiny_model), ACESTEP_DEVICE="cpu")
+
+    r = client.post("/api/generate", json={"prompt": "lofi piano", "duration": 30, "seed": 4,
+                                           "format": "wav"})
+    source = wait_status(client, r.get_json()["job_id"], timeout=240)
+    assert source["status"] == "finished", source
+    master = jobs.get(source["job_id"])["master"]
+    assert master == f"audio/{source['job_id']}.wav"
+    src, _ = sf.read(storage_root / master, dtype="int16")
+
+    def edit(body):
+        r = client.post("/api/generate", json={"source_job": source["job_id"], **body})
+        assert r.status_code == 202, r.get_json()
+        job = wait_status(client, r.get_json()["job_id"], timeout=300)
+        assert job["status"] == "finished", job
+        pcm, _ = sf.read(io.BytesIO(client.get(job["audio_url"]).data), dtype="int16")
+        return job, pcm
+
+    job, pcm = edit({"task": "repaint", "start": 10, "end": 14, "seed": 1})
+    assert job["segments"][1] == {"start": 10.0, "end": 14.0, "kind": "new"}
+    assert np.array_equal(pcm[: 10 * 48000], src[: 10 * 48000])
+    assert np.array_equal(pcm[14 * 48000:], src[14 * 48000:])
+    job, pcm = edit({"task": "extend", "extend_from": 20, "extend_by": 30, "seed": 1})
+    assert job["duration"] == 50 and pcm.shape == (50 * 48000, 2)
+    assert np.array_equal(pcm[: 20 * 48000], src[: 20 * 48000])
+    job, pcm = edit({"task": "cover", "prompt": "jazz", "strength": 0.4, "seed": 1})
+    assert job["duration"] == 30 and pcm.shape == (30 * 48000, 2)

@@ -147,3 +147,36 @@ def test_batch_files_take_the_format_extension(worker, encode_worker, tmp_path):
     assert head[0] == 0xFF and head[1] & 0xE0 == 0xE0  # an MPEG frame's sync bits
     assert (out / "0002-drone.flac").read_bytes()[:4] == b"fLaC"
     assert abs(sf.info(str(out / "0002-drone.flac")).duration - 30) < 0.01
+
+
+def test_batch_edit_lines(worker_pool, jobs, tmp_path, settings):
+    import numpy as np
+    import soundfile as sf
+
+    worker_pool.ensure(ENGINE="composer")
+    prompts, out = tmp_path / "source.jsonl", tmp_path / "out"
+    prompts.write_text('{"prompt": "calm folk guitar", "duration": 30, "seed": 2, '
+                       '"format": "flac"}\n')
+    assert run_batch(prompts, out).returncode == 0
+    source_id = parse(prompts.read_text())[0].job_id
+    edits = tmp_path / "edits.jsonl"
+    edits.write_text("\n".join([
+        json.dumps({"task": "repaint", "source_job": source_id, "start": 6, "end": 12,
+                    "seed": 1}),
+        json.dumps({"task": "extend", "source_job": "nosuchjob123"}),
+    ]) + "\n")
+    run = run_batch(edits, out, timeout=180)
+    assert run.returncode == 1, run.stderr
+    rows = summary(out)
+    assert rows[2]["status"] == "failed" and "Job not found" in rows[2]["note"]
+    assert rows[1]["status"] == "done", rows[1]
+    # the edit keeps its source's format, and the source's samples outside the new bars
+    (edited,) = out.glob("0001-repaint-*.flac")
+    (source,) = out.glob("0001-calm-folk-guitar.flac")
+    a, _ = sf.read(edited, dtype="int16")
+    b, _ = sf.read(source, dtype="int16")
+    record = jobs.get(parse(edits.read_text())[0].job_id)
+    new = record["segments"][1]
+    assert new["kind"] == "new" and new["start"] <= 6 and new["end"] >= 12
+    cut = round(new["start"] * 48000)
+    assert np.array_equal(a[:cut], b[:cut]) and a.shape == b.shape

@@ -30,7 +30,7 @@ def _finished(client, fmt: str, **fields) -> dict:
 
 
 @pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "opus"])
-def test_each_format_end_to_end(worker, encode_worker, client, storage_root, fmt):
+def test_each_format_end_to_end(worker, encode_worker, client, storage_root, jobs, fmt):
     job = _finished(client, fmt)
     assert job["status"] == "finished", job
     assert job["format"] == fmt
@@ -47,9 +47,14 @@ def test_each_format_end_to_end(worker, encode_worker, client, storage_root, fmt
     assert abs(info.duration - 30) < 0.05, info.duration
     assert len(job["peaks"]) == 300 and all(0 <= p <= 100 and isinstance(p, int)
                                             for p in job["peaks"])
-    # Only the delivered file stays: the intermediate WAV is deleted.
-    assert sorted(p.name for p in (storage_root / "audio").glob(f"{job['job_id']}.*")) == [
-        f"{job['job_id']}.{fmt}"]
+    # The intermediate WAV is deleted; a lossy job keeps a FLAC master for edits.
+    kept = sorted(p.name for p in (storage_root / "audio").glob(f"{job['job_id']}.*"))
+    master = "flac" if fmt in ("mp3", "opus", "flac") else "wav"
+    assert kept == sorted({f"{job['job_id']}.{fmt}", f"{job['job_id']}.{master}"})
+    assert jobs.get(job["job_id"])["master"] == f"audio/{job['job_id']}.{master}"
+    if fmt != master:  # the master holds the rendered samples exactly
+        lossless, _ = sf.read(storage_root / "audio" / f"{job['job_id']}.flac", dtype="int16")
+        assert lossless.shape == (30 * 48000, 2) and abs(lossless).max() > 1000
 
 
 def test_compressed_sizes_are_smaller_than_wav(worker, encode_worker, client):

@@ -11,7 +11,15 @@ from web.blueprints.openapi import document
 def test_request_schema_is_the_job_contract():
     schema = document()["components"]["schemas"]["GenerateRequest"]
     assert set(schema["properties"]) == set(JobParams.names())
-    assert schema["additionalProperties"] is False and schema["required"] == ["prompt"]
+    assert schema["additionalProperties"] is False
+    # a prompt unless the task inherits the source's; an edit names its source
+    rules = schema["allOf"]
+    assert {"required": ["prompt"]} in rules[1]["anyOf"]
+    start = next(r for r in rules if r.get("then") == {"properties": {"start": {"type": "null"}}})
+    assert start["if"]["properties"]["task"] == {"not": {"enum": ["repaint"]}}
+    edit = next(r for r in rules if r.get("then", {}).get("required") == ["source_job"])
+    assert edit["if"]["properties"]["task"]["enum"] == ["extend", "repaint", "cover"]
+    assert schema["properties"]["task"]["enum"] == ["text2music", "extend", "repaint", "cover"]
     assert schema["properties"]["duration"]["enum"] == [30, 60, 120]
 
 

@@ -1,5 +1,6 @@
 from flask import Blueprint, current_app, jsonify, request, session
 
+from tasks.jobs.edits import SourceRefused, resolve
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
 from tasks.jobs.submit import (
@@ -15,7 +16,7 @@ from web import idempotency
 from web.auth import api_client
 from web.errors import ApiError
 from web.extensions import limiter
-from web.identity import client_key, session_owner
+from web.identity import client_key, existing_owner, session_owner
 from web.job_access import jobs
 
 bp = Blueprint("generate", __name__)
@@ -69,8 +70,12 @@ def create():
         raise ApiError(400, "Request body must be a JSON object")
     try:
         params = JobParams.parse(body)
-    except InvalidParams as exc:
+        # An edit's source is checked as the job routes check a job: a caller
+        # without a session owns nothing ("" matches no record's owner).
+        edit = resolve(jobs(), params, existing_owner() or "") if params.is_edit else None
+    except (InvalidParams, SourceRefused) as exc:
         raise ApiError(exc.status, str(exc)) from None
+    duration = edit.duration if edit else params.duration
 
     settings = _settings()
     client = api_client()
@@ -78,7 +83,7 @@ def create():
         record = submit(
             jobs(), settings, session_owner(), params,
             client_key=None if client else client_key(), max_owner=_owner_cap(),
-            record_fields=_webhook_fields(params, client, settings),
+            record_fields=_webhook_fields(params, client, settings), edit=edit,
         )
     except TooManyActiveJobs as exc:
         who = "your network address"
@@ -88,7 +93,7 @@ def create():
             429,
             f"Too many active jobs: {exc.active} jobs are still waiting or running for {who} "
             f"(at most {exc.limit}); submit again when one has finished",
-            {"Retry-After": str(retry_after(jobs(), settings, params.duration))},
+            {"Retry-After": str(retry_after(jobs(), settings, duration))},
         ) from None
     except QueueUnavailable:
         raise ApiError(
@@ -103,7 +108,7 @@ def create():
     body = {
         "job_id": job_id,
         "status": Status.QUEUED,
-        "estimated_wait": estimated_wait(jobs(), settings, job_id, params.duration,
+        "estimated_wait": estimated_wait(jobs(), settings, job_id, duration,
                                          record.get("queue_totals")),
         "queue_position": record["queue_position"],
         "seed": record["seed"],

@@ -44,7 +44,7 @@ def test_registry_and_protocol():
     assert isinstance(engine, ComposerEngine)
     assert engine.name == "composer" and engine.sample_rate == SR
     assert engine.describe()["engine"] == "composer"
-    assert engine.describe()["model"] == "composer-1"
+    assert engine.describe()["model"] == "composer-2"
 
 
 @pytest.mark.parametrize(("kwargs", "name"), [

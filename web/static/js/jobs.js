@@ -12,6 +12,7 @@ const PAGE = 10;
 const MAX_STREAMS = 3;
 const POLL_MS = 5000;
 const TERMINAL = new Set(["finished", "failed", "canceled"]);
+const DERIVED = { extend: "Extension", repaint: "Repaint", cover: "Cover" };
 const LABELS = {
   queued: "Queued",
   started: "Generating",
@@ -111,6 +112,13 @@ export class JobList {
     this.updateFooter();
   }
 
+  // An edit of a finished track (edit.js): a job like any other, shown at the top.
+  async submitEdit(body) {
+    const accepted = await api.generate(body);
+    this.hideError();
+    this.addSubmitted(accepted, body);
+  }
+
   // --- rendering -------------------------------------------------------------
   upsert(update, { append = false } = {}) {
     const id = update.job_id;
@@ -174,6 +182,14 @@ export class JobList {
       ),
       el("p", { class: "job-prompt", id: `job-${job.job_id}-prompt`, text: job.prompt || "" }),
     );
+    if (job.source_job) {
+      // Derived from another track: say which (by its prompt when it is listed here).
+      item.dataset.source = job.source_job;
+      const source = this.jobs.get(job.source_job);
+      const name = source && source.prompt ? `“${source.prompt}”` : job.source_job;
+      item.append(el("p", { class: "derived",
+        text: `${DERIVED[job.task] || "Edit"} of ${name}` }));
+    }
     item.append(this.renderState(job));
     return item;
   }
@@ -213,7 +229,8 @@ export class JobList {
           box.append(el("p", { class: "hint", text: "The audio has expired and was deleted." }));
           break;
         }
-        box.append(renderTrack(job), renderDetails(job));
+        box.append(renderTrack(job, { onEdit: (body) => this.submitEdit(body) }),
+          renderDetails(job));
         break;
       }
       case "failed":

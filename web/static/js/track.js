@@ -3,6 +3,7 @@
 // of sections on the same time axis, the player and the download links (the
 // audio, and the MIDI file and stems when the job asked for them).
 import { el, clock } from "./dom.js";
+import { editActions, rangeSelect, segmentStrip, validSegments } from "./edit.js";
 
 const SEEK_STEP_S = 5;
 // Export name -> [link text, the download's file name suffix].
@@ -104,7 +105,8 @@ function sectionStrip(sections, onSeek) {
   };
 }
 
-export function renderTrack(job) {
+// `onEdit(body)`: send an edit of this track (the Extend / Repaint / Cover actions).
+export function renderTrack(job, { onEdit = null } = {}) {
   const ext = String(job.format || "wav").toLowerCase();
   const label = job.prompt || job.job_id;
   const audio = el("audio", { controls: true, preload: "metadata", src: job.audio_url,
@@ -132,11 +134,13 @@ export function renderTrack(job) {
   const timeline = el("div", { class: "timeline" });
   const playhead = el("div", { class: "playhead", "aria-hidden": "true" });
   let canvas = null;
+  let selection = null;
   if (peaks) {
     canvas = el("canvas", { class: "wave", tabindex: "0", role: "slider",
       "aria-label": `Waveform of ${label}. Click, or use the arrow keys, to move the play position.`,
       "aria-valuemin": "0" });
     canvas.addEventListener("click", (event) => {
+      if (selection && selection.consumeDrag()) return; // the end of a range drag
       const box = canvas.getBoundingClientRect();
       seek(((event.clientX - box.left) / box.width) * totalSeconds(audio, job, sections));
     });
@@ -151,7 +155,15 @@ export function renderTrack(job) {
       seek(moves[event.key]);
     });
     timeline.append(canvas);
+    if (onEdit) {
+      const relay = (range) => selection.onChange && selection.onChange(range);
+      selection = rangeSelect(canvas, () => totalSeconds(audio, job, sections), relay);
+      timeline.append(selection.node);
+    }
   }
+  const segments = validSegments(job);
+  const parts = segments.length ? segmentStrip(segments) : null;
+  if (parts) timeline.append(parts.node);
   const strip = sections.length ? sectionStrip(sections, seek) : null;
   if (strip) timeline.append(strip.node);
   if (canvas || strip) {
@@ -159,6 +171,7 @@ export function renderTrack(job) {
     track.append(timeline);
   }
   track.append(audio, el("div", { class: "job-actions" }, download, ...exportLinks(job)));
+  if (onEdit) track.append(editActions(job, selection, onEdit));
 
   function update() {
     const total = totalSeconds(audio, job, sections);
@@ -179,15 +192,21 @@ export function renderTrack(job) {
   };
   audio.addEventListener("play", () => { if (!frame) frame = requestAnimationFrame(animate); });
   for (const name of ["timeupdate", "seeked", "pause", "ended"]) audio.addEventListener(name, update);
+  const layout = () => {
+    const total = totalSeconds(audio, job, sections);
+    if (strip) strip.layout(total);
+    if (parts && total > 0) parts.layout(total);
+    if (selection) selection.redraw();
+  };
   audio.addEventListener("loadedmetadata", () => {
-    if (strip) strip.layout(totalSeconds(audio, job, sections));
+    layout();
     if (pending != null) {
       audio.currentTime = Math.min(pending, audio.duration);
       pending = null;
     }
     update();
   });
-  if (strip) strip.layout(totalSeconds(audio, job, sections));
+  layout();
   // Drawn once the card is in the page (it needs a size), and again on resize.
   if (canvas && typeof ResizeObserver === "function") {
     new ResizeObserver(() => update()).observe(canvas);
