@@ -113,18 +113,26 @@ def _version(*cmd: str) -> str:
     return done.stdout.strip().removeprefix("v") if done.returncode == 0 else ""
 
 
-@pytest.mark.parametrize("version", ["v1", "v2"])
-def test_compose_accepts_the_file_and_the_override(tmp_path, version):
+def compose_project(tmp_path: Path, version: str, overrides: list[Path], env: str = "") -> list:
+    """The compose file and these overrides in a scratch project with a minimal .env;
+    the Compose command (skips the test where this Compose is not installed)."""
     compose = compose_binary(version)
     if compose is None:
         pytest.skip(f"no Compose {version} here (make compose-drill installs both)")
     (tmp_path / ".ci" / "compose-drill").mkdir(parents=True)
     shutil.copy(ROOT / "docker-compose.yml", tmp_path)
-    shutil.copy(OVERRIDE, tmp_path / ".ci" / "compose-drill")
+    for path in overrides:
+        shutil.copy(path, tmp_path / ".ci" / "compose-drill")
     (tmp_path / ".env").write_text(
-        "COMPOSE_PROJECT_NAME=music\n"
+        "COMPOSE_PROJECT_NAME=music\n" + env +
         "SECRET_KEY=s\nAWS_ACCESS_KEY_ID=a\nAWS_SECRET_ACCESS_KEY=b\nFLOWER_BASIC_AUTH=u:p\n"
     )
+    return compose
+
+
+@pytest.mark.parametrize("version", ["v1", "v2"])
+def test_compose_accepts_the_file_and_the_override(tmp_path, version):
+    compose = compose_project(tmp_path, version, [OVERRIDE])
     files = ["-f", "docker-compose.yml", "-f", ".ci/compose-drill/docker-compose.drill.yml"]
     done = subprocess.run([*compose, *files, "config", "--services"], cwd=tmp_path,
                           capture_output=True, text=True, timeout=60)
@@ -183,17 +191,8 @@ def test_the_sentinel_override_moves_only_the_state_services_ports(base):
 
 @pytest.mark.parametrize("version", ["v1", "v2"])
 def test_compose_accepts_the_sentinel_variant(tmp_path, version):
-    compose = compose_binary(version)
-    if compose is None:
-        pytest.skip(f"no Compose {version} here (make compose-drill installs both)")
-    (tmp_path / ".ci" / "compose-drill").mkdir(parents=True)
-    shutil.copy(ROOT / "docker-compose.yml", tmp_path)
-    for path in (OVERRIDE, SENTINEL_OVERRIDE):
-        shutil.copy(path, tmp_path / ".ci" / "compose-drill")
-    (tmp_path / ".env").write_text(
-        "COMPOSE_PROJECT_NAME=music\nSTATE_HOST=192.0.2.2\n"
-        "SECRET_KEY=s\nAWS_ACCESS_KEY_ID=a\nAWS_SECRET_ACCESS_KEY=b\nFLOWER_BASIC_AUTH=u:p\n"
-    )
+    compose = compose_project(tmp_path, version, [OVERRIDE, SENTINEL_OVERRIDE],
+                              "STATE_HOST=192.0.2.2\n")
     files = ["-f", "docker-compose.yml", "-f", ".ci/compose-drill/docker-compose.drill.yml",
              "-f", ".ci/compose-drill/docker-compose.sentinel.yml"]
     done = subprocess.run([*compose, *files, "config"], cwd=tmp_path, capture_output=True,

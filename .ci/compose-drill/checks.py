@@ -28,6 +28,7 @@ from drillkit import (
     ENV,
     FLOWER,
     PROJECT,
+    WORK,
     DrillError,
     Operator,
     bucket_keys,
@@ -39,12 +40,12 @@ from drillkit import (
     inspect,
     logs,
     project_objects,
+    run_steps,
     services,
     timed,
     wait_for,
 )
 
-WORK = os.environ.get("DRILL_WORK", "/tmp/compose-drill")
 SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|BASIC_AUTH|ACCESS_KEY")
 IMAGES = ("music-api:latest", "music-worker:cpu-drill", "music-encoder:latest")
 first = Operator(f"{WORK}/cookies.txt")
@@ -102,21 +103,24 @@ def mp3_through_the_encoder() -> None:
           f"the MP3 decodes as {info.samplerate} Hz x {info.channels}, {info.duration:.2f} s")
     size = os.path.getsize(path)
     check(size == job.get("size_bytes"), f"{size} bytes served, job says {job.get('size_bytes')}")
-    # The encoder deletes the WAV just after it finishes the job.
-    only_mp3 = [f"audio/{job_id}.mp3"]
+    # The encoder deletes the WAV just after it finishes the job; a lossy job not
+    # made by the composer keeps a FLAC master for edits (README, "Lossless masters").
+    expected = sorted([f"audio/{job_id}.mp3"]
+                      + ([] if job.get("engine") == "composer" else [f"audio/{job_id}.flac"]))
     try:
         wait_for("the WAV to be deleted",
-                 lambda: [k for k in bucket_keys() if job_id in k] == only_mp3, 10, 0.5)
+                 lambda: sorted(k for k in bucket_keys() if job_id in k) == expected, 10, 0.5)
     except DrillError:
         found = [k for k in bucket_keys() if job_id in k]
-        raise DrillError(f"objects {found}, not {only_mp3}") from None
+        raise DrillError(f"objects {found}, not {expected}") from None
     rendered = [line for line in logs("worker-cpu").splitlines()
                 if job_id in line and "now encoding mp3" in line]
     encoded = [line for line in logs("encoder").splitlines()
                if job_id in line and "job encoded as mp3" in line]
     check(rendered and len(encoded) == 1, f"worker: {rendered}, encoder: {encoded}")
     print(f"   mp3 job {job_id}: rendered by worker-cpu, encoded once by encoder; "
-          f"{size / 1e6:.2f} MB, 48 kHz stereo, {info.duration:.2f} s; only the .mp3 is stored")
+          f"{size / 1e6:.2f} MB, 48 kHz stereo, {info.duration:.2f} s; stored: "
+          f"{', '.join(k.rsplit('.', 1)[1] for k in expected)}, no WAV")
 
 
 BAD_LINE = re.compile(r'Traceback|"level": "(ERROR|CRITICAL)"|\[ERROR|ERROR/|CRITICAL/')
@@ -372,7 +376,6 @@ def down_up_then_down_v() -> None:
 
 
 def main() -> int:
-    os.makedirs(WORK, exist_ok=True)
     steps = [("1. health, curl workflow, Flower", health_workflow_flower),
              ("1b. an MP3 through the encoder service", mp3_through_the_encoder),
              ("1c. a job rendered by the embedded composer", composer_job),
@@ -383,16 +386,7 @@ def main() -> int:
              ("2. worker killed mid-job", kill_worker_mid_job),
              ("3. Redis restarted (and stopped) with jobs queued", restart_redis),
              ("4. down/up, down -v", down_up_then_down_v)]
-    for title, step in steps:
-        print(f"-- {title}", flush=True)
-        start = time.monotonic()
-        try:
-            step()
-        except DrillError as e:
-            print(f"FAILED: {title}: {e}", file=sys.stderr)
-            return 1
-        print(f"   ({time.monotonic() - start:.0f} s)", flush=True)
-    return 0
+    return run_steps(steps)
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import json
 import os
 import shlex
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ ENV = read_env()
 API = f"http://127.0.0.1:{ENV['API_PORT']}"
 FLOWER = f"http://127.0.0.1:{ENV['FLOWER_PORT']}"
 DOCKER = os.environ.get("DOCKER", "docker")
+WORK = os.environ.get("DRILL_WORK", "/tmp/compose-drill")
 COMPOSE = shlex.split(os.environ["COMPOSE_CMD"])
 PROJECT = COMPOSE[COMPOSE.index("-p") + 1]
 
@@ -75,6 +77,21 @@ def wait_for(what: str, probe, timeout: float, interval: float = 1.0):
         if time.monotonic() > deadline:
             raise DrillError(f"timed out after {timeout:.0f} s waiting for {what}")
         time.sleep(interval)
+
+
+def run_steps(steps) -> int:
+    """Each (title, step) in turn, timed; the first DrillError ends the run (rc 1)."""
+    os.makedirs(WORK, exist_ok=True)
+    for title, step in steps:
+        print(f"-- {title}", flush=True)
+        start = time.monotonic()
+        try:
+            step()
+        except DrillError as e:
+            print(f"FAILED: {title}: {e}", file=sys.stderr)
+            return 1
+        print(f"   ({time.monotonic() - start:.0f} s)", flush=True)
+    return 0
 
 
 # --- containers ----------------------------------------------------------------

@@ -17,15 +17,15 @@ the stack down.
 from __future__ import annotations
 
 import json
-import os
 import re
 import sys
 import time
 
-from checks import WORK, Poller, composer_job, quiet_logs, wait_ready
+from checks import Poller, composer_job, quiet_logs, wait_ready
 from drillkit import (
     API,
     ENV,
+    WORK,
     DrillError,
     Operator,
     bucket_keys,
@@ -37,6 +37,7 @@ from drillkit import (
     inspect,
     logs,
     project_objects,
+    run_steps,
     services,
     timed,
     wait_for,
@@ -213,23 +214,13 @@ def down_v() -> None:
 
 
 def main() -> int:
-    os.makedirs(WORK, exist_ok=True)
     steps = [("S1. every client through the sentinels", through_the_sentinels),
              ("S2. a job rendered by the embedded composer", composer_job),
              ("S2b. logs at steady state", quiet_logs),
              ("S3. the primary container killed with jobs queued", kill_the_primary),
              ("S4. the old primary rejoins as a replica", old_primary_rejoins),
              ("S5. down -v", down_v)]
-    for title, step in steps:
-        print(f"-- {title}", flush=True)
-        start = time.monotonic()
-        try:
-            step()
-        except DrillError as e:
-            print(f"FAILED: {title}: {e}", file=sys.stderr)
-            return 1
-        print(f"   ({time.monotonic() - start:.0f} s)", flush=True)
-    return 0
+    return run_steps(steps)
 
 
 if __name__ == "__main__":
