@@ -18,19 +18,14 @@ from __future__ import annotations
 import json
 
 from bench import table
-from bench.bench_composer import row, single_core
+from bench.bench_composer import PINNED_PROLOGUE, row, single_core
 
 GOAL = 0.1
 LYRICS = "\n".join(["[verse]", "walking down the river road", "every light is burning gold",
                     "[chorus]", "sing it loud and sing it clear", "we are here we are here"] * 3)
 
-_CHILD = r"""
-import io, json, os, sys, time
-def peak_mb():
-    with open("/proc/self/status") as f:
-        return next(int(l.split()[1]) for l in f if l.startswith("VmHWM:")) / 1024
-cpus = sorted(os.sched_getaffinity(0))
-os.sched_setaffinity(0, {cpus[-1]})
+_CHILD = PINNED_PROLOGUE + r"""
+import io
 from inference.composer import ComposerEngine, midi, stems
 from inference.composer.engine import GROUPS
 kw = json.loads(sys.argv[1])

@@ -7,6 +7,7 @@ environment is pointed there, because settings are read once per process.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -188,6 +189,16 @@ def live_api(tmp_path_factory, _session_env):
     server = ApiServer(dict(os.environ), tmp_path_factory.mktemp("api") / "gunicorn.log").start()
     yield server
     server.stop()
+
+
+def wait_stage(client, job_id: str, stage: str, timeout: float = 60.0) -> dict:
+    """Poll a job's public view until its `stage` is `stage` (the last view seen on timeout)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        view = client.get(f"/api/jobs/{job_id}").get_json()
+        if view.get("stage") == stage or time.monotonic() > deadline:
+            return view
+        time.sleep(0.05)
 
 
 def wait_status(jobs_or_client, job_id: str, statuses=TERMINAL, timeout: float = 60.0) -> dict:

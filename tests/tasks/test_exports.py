@@ -12,7 +12,7 @@ import mido
 import pytest
 import soundfile as sf
 
-from tests.conftest import wait_status
+from tests.conftest import wait_stage, wait_status
 
 SONG = {"prompt": "upbeat pop song with piano, drums and rain", "duration": 30, "seed": 5,
         "bpm": 100, "lyrics": "[verse]\nhello my friend we sing tonight\n[chorus]\noh the light"}
@@ -89,12 +89,7 @@ def test_exports_wait_for_the_cpu_worker(composer, no_encoder, client):
     r = client.post("/api/generate", json={"prompt": "calm piano", "duration": 30,
                                            "exports": ["stems"]})
     job_id = r.get_json()["job_id"]
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        view = client.get(f"/api/jobs/{job_id}").get_json()
-        if view.get("stage") == "exporting":
-            break
-        time.sleep(0.1)
+    view = wait_stage(client, job_id, "exporting", timeout=60)
     assert view["status"] == "started" and view["exports"] == {"stems": {"pending": True}}, view
     assert client.get(f"/api/audio/{job_id}/stems").status_code == 404
 

@@ -10,7 +10,7 @@ import redis
 import soundfile as sf
 
 from tasks.jobs.submit import send_encode
-from tests.conftest import wait_status
+from tests.conftest import wait_stage, wait_status
 
 MAGIC = {
     "wav": lambda b: b[:4] == b"RIFF" and b[8:12] == b"WAVE",
@@ -76,12 +76,7 @@ def test_job_stays_started_while_encoding(worker, no_encoder, client, jobs):
     r = client.post("/api/generate", json={"prompt": "calm piano", "duration": 30,
                                            "format": "opus"})
     job_id = r.get_json()["job_id"]
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        view = client.get(f"/api/jobs/{job_id}").get_json()
-        if view.get("stage") == "encoding":
-            break
-        time.sleep(0.05)
+    view = wait_stage(client, job_id, "encoding", timeout=30)
     assert view["status"] == "started" and view["progress"] == 100, view
     assert "audio_url" not in view and "size_bytes" not in view
     # The GPU worker is free meanwhile: the next job runs to the end.
