@@ -196,7 +196,9 @@ def _run(jobs, job_id, params, settings, record) -> dict:
     unavailable, exports = plan_exports(params.exports, info)
     if unavailable:
         done["exports_made"] = unavailable
-    if params.format == "wav" and not exports:
+    # What the CPU `encode` queue still has to do, if anything.
+    stage = "encoding" if params.format != "wav" else "exporting" if exports else None
+    if stage is None:
         outcome = _patiently(lambda: jobs.finish(job_id, audio_key=key, size_bytes=size, **done))
     else:
         # Compressing and exports take seconds of CPU: the `encode` queue does
@@ -205,7 +207,6 @@ def _run(jobs, job_id, params, settings, record) -> dict:
         if exports:  # a WAV job's size is known now; the encoder adds what it makes
             done.update(exports_pending=exports, **({"size_bytes": size}
                                                    if params.format == "wav" else {}))
-        stage = "encoding" if params.format != "wav" else "exporting"
         outcome = _patiently(lambda: jobs.hand_to_encoder(job_id, stage, **done))
         if outcome == "ok":
             send_encode(job_id, params.format)
@@ -214,9 +215,8 @@ def _run(jobs, job_id, params, settings, record) -> dict:
         log.warning("job changed state while running", extra={"job_id": job_id})
     else:
         record_finished(jobs.r, duration, wall_seconds, run_seconds, info.get("engine"))
-    done_as = ("finished" if params.format == "wav" and not exports
-               else f"rendered (now encoding {params.format})" if params.format != "wav"
-               else "rendered (now making its exports)")
+    done_as = {None: "finished", "encoding": f"rendered (now encoding {params.format})",
+               "exporting": "rendered (now making its exports)"}[stage]
     log.info("job %s in %.2fs", done_as, run_seconds, extra={"job_id": job_id})
     return _result({"job_id": job_id, "audio_key": key, "duration": duration,
                     "seed": params.seed, "engine": info.get("engine")})
