@@ -36,8 +36,8 @@ def sse(event: str, data: dict, event_id: str) -> str:
 _EVENT_ID_RE = re.compile(r"^([0-9]{1,6})\.([a-z]{1,16})\.(-?[0-9]{1,3})\Z")
 
 
-def event_id(record: dict, status: str, progress: int) -> str:
-    return f"{int(record.get('attempts') or 0)}.{status}.{progress}"
+def event_id(attempts: int, status: str, progress: int) -> str:
+    return f"{attempts}.{status}.{progress}"
 
 
 def parse_event_id(raw: str | None) -> tuple[int, str, int] | None:
@@ -134,7 +134,7 @@ class JobEventStream:
     def _emit(self, name: str, data: dict) -> str:
         status = Status.STARTED if name == "progress" else name
         progress = self.sent["progress"] if status == Status.STARTED else -1
-        return sse(name, data, f"{self.attempts}.{status}.{progress}")
+        return sse(name, data, event_id(self.attempts, status, progress))
 
     # --- the body ----------------------------------------------------------------
     def __iter__(self) -> Iterator[str]:
