@@ -93,52 +93,53 @@ def _cache_key(settings: Settings, concern: str, kind: str) -> str:
     return f"{kind}:{settings.redis_url_for(concern)}"
 
 
-def probe_redis_for(settings: Settings, concern: str) -> redis.Redis:
-    """A client that fails at once (no retries, one-second timeouts): for health checks."""
-    key = _cache_key(settings, concern, "probe")
+def _cached(key: str, build) -> redis.Redis:
+    """The process's client under `key`, built on first use."""
     with _lock:
         client = _clients.get(key)
-    if client is not None:
-        return client
-    options = dict(_PROBE_TIMEOUTS, retry=Retry(NoBackoff(), 0))
-    if settings.uses_sentinel:
-        client = sentinel_for(settings).master_for(
-            settings.redis_sentinel_master, db=settings.redis_db_for(concern), **options
-        )
-    else:
-        client = redis.Redis.from_url(settings.redis_url_for(concern), **options)
-    with _lock:
-        return _clients.setdefault(key, client)
+    if client is None:
+        client = build()
+        with _lock:
+            client = _clients.setdefault(key, client)
+    return client
+
+
+def probe_redis_for(settings: Settings, concern: str) -> redis.Redis:
+    """A client that fails at once (no retries, one-second timeouts): for health checks."""
+    def build() -> redis.Redis:
+        options = dict(_PROBE_TIMEOUTS, retry=Retry(NoBackoff(), 0))
+        if settings.uses_sentinel:
+            return sentinel_for(settings).master_for(
+                settings.redis_sentinel_master, db=settings.redis_db_for(concern), **options
+            )
+        return redis.Redis.from_url(settings.redis_url_for(concern), **options)
+
+    return _cached(_cache_key(settings, concern, "probe"), build)
 
 
 def redis_for(settings: Settings, concern: str) -> redis.Redis:
     """The process's client for one concern (broker, results, jobs, sessions, limits)."""
-    key = _cache_key(settings, concern, "main")
-    with _lock:
-        client = _clients.get(key)
-    if client is not None:
-        return client
     # redis-py resets its pool after fork (it checks the pid), so one cached
     # client per concern is safe in prefork workers and gunicorn.
-    options = dict(_TIMEOUTS, health_check_interval=15, retry_on_timeout=False,
-                   retry=_patient_retry())
-    if settings.uses_sentinel:
-        # SentinelConnectionPool has no blocking variant: a burst past
-        # max_connections fails (503) rather than waiting, so the cap is higher.
-        client = sentinel_for(settings).master_for(
-            settings.redis_sentinel_master, db=settings.redis_db_for(concern),
-            connection_pool_class=FollowingPool, max_connections=200, **options,
-        )
-    else:
+    def build() -> redis.Redis:
+        options = dict(_TIMEOUTS, health_check_interval=15, retry_on_timeout=False,
+                       retry=_patient_retry())
+        if settings.uses_sentinel:
+            # SentinelConnectionPool has no blocking variant: a burst past
+            # max_connections fails (503) rather than waiting, so the cap is higher.
+            return sentinel_for(settings).master_for(
+                settings.redis_sentinel_master, db=settings.redis_db_for(concern),
+                connection_pool_class=FollowingPool, max_connections=200, **options,
+            )
         # A blocking pool makes a burst (every browser reconnecting its event
         # stream after a restart) wait briefly for a connection instead of
         # failing with MaxConnectionsError once 100 are in use.
         pool = redis.BlockingConnectionPool.from_url(
             settings.redis_url_for(concern), max_connections=100, timeout=5, **options
         )
-        client = redis.Redis(connection_pool=pool)
-    with _lock:
-        return _clients.setdefault(key, client)
+        return redis.Redis(connection_pool=pool)
+
+    return _cached(_cache_key(settings, concern, "main"), build)
 
 
 def limits_storage_options(settings: Settings) -> dict:
