@@ -52,8 +52,7 @@ def claim() -> tuple | None:
         g.idempotency = None
         if key is not None and _VALID.match(key):
             redis_key = f"idem:{session_owner()}:{key}"
-            script = current_app.extensions.setdefault(
-                "idempotency_script", _redis().register_script(_SCRIPT))
+            script = current_app.extensions["idempotency_script"]
             reply = script(keys=[redis_key], args=[_fingerprint(), CLAIM_MS])
             outcome = [part.decode() if isinstance(part, bytes) else part for part in reply]
             g.idempotency = (redis_key, *outcome)
@@ -106,4 +105,6 @@ def _release_unanswered(response):
 
 
 def init_idempotency(app: Flask) -> None:
+    # Registered once per app (after the job store it runs on), not per request.
+    app.extensions["idempotency_script"] = app.extensions["jobs"].r.register_script(_SCRIPT)
     app.after_request(_release_unanswered)
