@@ -109,16 +109,22 @@ def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None 
     Without a priority the route's default applies (BATCH_PRIORITY).
     """
     soft, hard = settings.time_limits(int(duration or fields["duration"]))
-    app.send_task(
-        "music.generate",
-        kwargs=fields,
-        task_id=job_id,
-        kwargsrepr=kwargs_repr(fields),
-        queue="music",
-        soft_time_limit=soft,
-        time_limit=hard,
-        priority=priority,
-    )
+    # One round trip for the message and its task-sent event (kombu's producer
+    # batch pipelines both), and no result subscription: the job's record, not
+    # Celery's result, is where its outcome lives, so nobody waits on one.
+    with app.producer_or_acquire() as producer, producer.batch():
+        app.send_task(
+            "music.generate",
+            kwargs=fields,
+            task_id=job_id,
+            kwargsrepr=kwargs_repr(fields),
+            queue="music",
+            soft_time_limit=soft,
+            time_limit=hard,
+            priority=priority,
+            ignore_result=True,
+            producer=producer,
+        )
 
 
 def _runtime(jobs: JobStore, settings: Settings, duration: int,
