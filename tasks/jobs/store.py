@@ -16,11 +16,15 @@ import re
 import secrets
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import redis
 
 from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
+
+if TYPE_CHECKING:
+    from tasks.jobs.message import BrokerPush
 
 log = logging.getLogger("tasks.jobs.store")
 
@@ -101,6 +105,10 @@ class TooManyActiveJobs(Exception):
         self.scope, self.active, self.limit = scope, active, limit
 
 
+class QueueRefused(Exception):
+    """The broker's list did not take the job's message; nothing was recorded."""
+
+
 _EVENTS_PATTERN = _events_channel("*")
 _RECORD_PATTERN = _job_key("*")
 
@@ -163,6 +171,19 @@ local job_key, owner_index, queue, totals, owner_set, client_set, channel, worke
 local job_id, score, ttl, max_owner, max_client, queued, event, created_at, live_since =
   ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6], ARGV[7],
   ARGV[8], ARGV[9]
+-- The job's broker message and its task-sent event (tasks/jobs/message.py), sent
+-- with the record ('' = none) on the list of its priority: the larger active count,
+-- capped at the last list. The message goes first (in the broker DB), so a broker
+-- list that refuses it leaves nothing written: scripts do not roll back.
+local push_db, push_head, push_channel, push_event, jobs_db, n_lists =
+  ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], tonumber(ARGV[15])
+local function push(active)
+  local priority = math.min(active, n_lists - 1)
+  redis.call('SELECT', push_db)
+  local pushed = redis.pcall('LPUSH', ARGV[16 + priority], push_head .. priority .. '}}')
+  redis.call('SELECT', jobs_db)
+  if type(pushed) == 'table' and pushed.err then return pushed.err end
+end
 if redis.call('HGET', job_key, 'created_at') == created_at then
   -- This very call, applied already (a retry after a lost reply): its caps
   -- were checked then; counting the job against them again would refuse it.
@@ -177,7 +198,11 @@ if client_set ~= owner_set then
   n_client = max_client > 0 and active(client_set, max_client) or redis.call('SCARD', client_set)
   if max_client > 0 and n_client >= max_client then return {'client', n_client, n_owner, -1} end
 end
-for i = 10, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
+if queued == '1' and push_db ~= '' then
+  local refused = push(math.max(n_owner, n_client))
+  if refused then return {'queue', refused, 0, -1} end
+end
+for i = 16 + n_lists, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', job_key, ttl)
 redis.call('ZADD', owner_index, score, job_id)
 redis.call('EXPIRE', owner_index, ttl)
@@ -195,8 +220,11 @@ if queued ~= '1' then return {'ok', n_owner, n_client, rank} end
 -- What the wait estimate needs (JobStore.queue_totals), in this same round trip.
 local runtimes = {}
 for i = 9, #KEYS do runtimes[#runtimes + 1] = redis.call('LRANGE', KEYS[i], 0, -1) end
-return {'ok', n_owner, n_client, rank, redis.call('HGETALL', totals),
-        redis.call('ZCARD', queue), redis.call('ZCOUNT', workers, live_since, '+inf'), runtimes}
+local answer = {'ok', n_owner, n_client, rank, redis.call('HGETALL', totals),
+                redis.call('ZCARD', queue), redis.call('ZCOUNT', workers, live_since, '+inf'),
+                runtimes}
+if push_event ~= '' then redis.call('PUBLISH', push_channel, push_event) end
+return answer
 """
 
 # Delivery of a job. A `started` job is delivered again when its worker was
@@ -341,6 +369,7 @@ class JobStore:
         self._requeue = client.register_script(_REQUEUE)
         self._mark_lost = client.register_script(_MARK_LOST)
         self._forget = client.register_script(_FORGET)
+        self._db = int(client.connection_pool.connection_kwargs.get("db") or 0)
         # Called as on_webhook(store, job_id, event) after a transition made a
         # webhook delivery due (tasks.config.services wires tasks.webhooks.outbox).
         self.on_webhook = None
@@ -349,7 +378,7 @@ class JobStore:
     def create(
         self, job_id: str, owner: str, fields: dict, *, queued: bool = True,
         client: str | None = None, max_owner: int = 0, max_client: int = 0,
-        runtimes: tuple[int, ...] = (),
+        runtimes: tuple[int, ...] = (), push: BrokerPush | None = None,
     ) -> dict:
         """Make a queued record unless the owner or client (a client_key()) is at its cap.
 
@@ -357,7 +386,9 @@ class JobStore:
         and `active_before`: the larger of the owner's and client's active
         counts before this job (what the fair queue's priority comes from);
         a queued one also `queue_totals`, as queue_totals(job_id, runtimes)
-        would answer right after.
+        would answer right after. `push`: the job's broker message
+        (tasks.jobs.message), sent by the same script, so the job is recorded
+        and queued together or not at all.
         """
         now = utcnow()
         record = {
@@ -376,6 +407,11 @@ class JobStore:
         clock = time.time()
         args = [job_id, clock, self.retention, max_owner, max_client, "1" if queued else "0",
                 json.dumps({"event": "queued"}), now, clock - HEARTBEAT_WINDOW]
+        if push is not None and queued:
+            args += [push.db, push.message_head, push.channel, push.event, self._db,
+                     len(push.queue_keys), *push.queue_keys]
+        else:
+            args += ["", "", "", "", self._db, 0]
         for name, value in self._encode(record).items():
             args += [name, value]
         scope, first, second, rank, *totals = self._create(
@@ -389,6 +425,8 @@ class JobStore:
             raise TooManyActiveJobs("session", int(first), max_owner)
         if scope == "client":
             raise TooManyActiveJobs("client", int(first), max_client)
+        if scope == "queue":
+            raise QueueRefused(first.decode() if isinstance(first, bytes) else str(first))
         record["active_before"] = max(int(first), int(second))
         if queued:
             # Taken in the same script: a worker may start the job right after.

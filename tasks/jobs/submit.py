@@ -12,8 +12,9 @@ from inference.contract import resolve_seed
 from tasks.app import app
 from tasks.config.settings import Settings
 from tasks.jobs.edits import Edit
+from tasks.jobs.message import GenerateMessages
 from tasks.jobs.params import DURATIONS, JobParams
-from tasks.jobs.store import JobStore, TooManyActiveJobs
+from tasks.jobs.store import JobStore, QueueRefused, TooManyActiveJobs
 from tasks.jobs.store import client_key as store_client_key
 
 __all__ = [
@@ -70,20 +71,23 @@ def submit(
         stored, duration = fields, params.duration
     else:
         fields, stored, duration = edit.fields, edit.record_fields(), edit.duration
-    record = jobs.create(
-        job_id, owner, {**stored, **(record_fields or {})},
-        client=None if client_key is None else store_client_key(client_key),
-        max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
-        max_client=settings.max_active_jobs_per_ip,
-        runtimes=DURATIONS,  # for estimated_wait, in the same round trip
+    soft, hard = settings.time_limits(int(duration))
+    # Recorded and queued by one script: the message's priority is the larger of
+    # the owner's and client's active counts, which the script reads.
+    push = _messages(settings).for_job(
+        job_id, fields, max_priority=INTERACTIVE_PRIORITIES - 1,
+        soft_time_limit=soft, time_limit=hard, kwargsrepr=kwargs_repr(fields),
     )
     try:
-        enqueue(settings, job_id, fields,
-                priority=min(record["active_before"], INTERACTIVE_PRIORITIES - 1),
-                duration=duration)
-    except Exception as exc:
-        # Nothing was queued, so no record may claim otherwise.
-        jobs.delete(job_id)
+        record = jobs.create(
+            job_id, owner, {**stored, **(record_fields or {})},
+            client=None if client_key is None else store_client_key(client_key),
+            max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
+            max_client=settings.max_active_jobs_per_ip,
+            runtimes=DURATIONS,  # for estimated_wait, in the same round trip
+            push=push,
+        )
+    except QueueRefused as exc:
         raise QueueUnavailable(str(exc)) from exc
     if settings.uses_sentinel and settings.redis_wait_replicas:
         # Replication is asynchronous: without this, a primary lost right
@@ -99,6 +103,16 @@ def submit(
             log.warning("job %s acknowledged by %d of %d replicas within %d ms", job_id, acked,
                         settings.redis_wait_replicas, settings.redis_wait_ms)
     return record
+
+
+_builders: dict[int, GenerateMessages] = {}
+
+
+def _messages(settings: Settings) -> GenerateMessages:
+    db = settings.redis_db_for("broker")
+    if db not in _builders:
+        _builders[db] = GenerateMessages(app, db)
+    return _builders[db]
 
 
 def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None = None,

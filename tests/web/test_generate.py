@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import redis
 
 GOOD = {"prompt": "Relaxing piano music with gentle rain sounds", "duration": 60}
 
@@ -111,14 +112,15 @@ def test_estimated_wait_uses_run_time_history_and_live_workers(client, jobs, no_
     # ahead: 2 jobs x 5 s / 2 workers = 5, plus its own 5 s
 
 
-def test_broker_failure_leaves_no_job_behind(client, jobs, monkeypatch):
-    from tasks.app import app as celery_app
-
-    def broken(*args, **kwargs):
-        raise ConnectionError("broker down")
-
-    monkeypatch.setattr(celery_app, "send_task", broken)
-    r = post(client, GOOD)
+def test_broker_failure_leaves_no_job_behind(client, jobs, settings):
+    # The job's message goes out in the script that records it (tasks/jobs/message.py):
+    # a broker list that refuses it (here: not a list) must leave nothing behind.
+    broker = redis.Redis.from_url(settings.redis_url_for("broker"))
+    broker.set("music", "not a list")
+    try:
+        r = post(client, GOOD)
+    finally:
+        broker.delete("music")
     assert r.status_code == 503
     assert "queue is unavailable" in r.get_json()["detail"]
     assert int(r.headers["Retry-After"]) >= 5
