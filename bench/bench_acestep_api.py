@@ -27,8 +27,9 @@ overhead: validation, queueing, hand-offs, audio encode and storage, status,
 download.
 
 Rows: overhead p50/p99 (sequential, at idle), each with acestep-api's as the
-baseline (goal: ours at or below it), and the wall time of 20 such jobs
-submitted at once and all downloaded (goal: ours at or below it).
+baseline (goal: ours at or below it); the wall time of 20 such jobs submitted at
+once and all downloaded (best of two bursts), and that wall time minus the 20
+jobs' engine compute, per job (goal for both: ours at or below acestep-api's).
 """
 
 from __future__ import annotations
@@ -207,8 +208,8 @@ def _sequential(client, n: int, compute_of) -> dict:
     return {"latency": latencies, "compute": computes, "overhead": overheads}
 
 
-def _burst(client) -> float:
-    """Seconds from submitting BURST jobs at once to the last one downloaded."""
+def _burst(client, compute_of) -> tuple[float, float]:
+    """(wall seconds, engine seconds) of BURST jobs submitted at once, all downloaded."""
     ids: list[str | None] = [None] * BURST
 
     def send(i: int) -> None:
@@ -224,7 +225,14 @@ def _burst(client) -> float:
     # time keeps both sides' polling to one request in flight.
     for job_id in ids:
         _finish(client, job_id, BURST_POLL)
-    return time.perf_counter() - began
+    return time.perf_counter() - began, compute_of(ids)
+
+
+def _bursts(client, compute_of) -> dict:
+    # Best of two: a neighbour's load on this shared machine lands on one side's
+    # long wall time otherwise (the engine-free row below holds still regardless).
+    wall, compute = min(_burst(client, compute_of) for _ in range(2))
+    return {"burst": wall, "burst_overhead": wall - compute}
 
 
 # -- the two servers -------------------------------------------------------
@@ -237,7 +245,7 @@ def _run_ours(pipe_dir: Path, n: int) -> dict:
         client = _Ours(server.url)
         _finish(client, client.submit(DURATION, seed=0), POLL)  # the engine's first-call warm-up
         figures = _sequential(client, n, client.compute)
-        figures["burst"] = _burst(client)
+        figures.update(_bursts(client, lambda ids: sum(map(client.compute, ids))))
     common.flush()
     return figures
 
@@ -283,7 +291,12 @@ def _run_theirs(checkpoints: Path, scratch: Path, n: int) -> dict:
         figures = _sequential(client, n, compute_of)
         if len(client.computes()) != before + n + 1:
             raise RuntimeError("acestep-api ran a different number of engine calls than jobs")
-        figures["burst"] = _burst(client)
+        def burst_compute(ids: list[str]) -> float:
+            return sum(client.computes()[-len(ids):])
+
+        figures.update(_bursts(client, burst_compute))
+        if len(client.computes()) != before + n + 1 + 2 * BURST:
+            raise RuntimeError("acestep-api ran a different number of engine calls than jobs")
     finally:
         process.terminate()
         try:
@@ -315,8 +328,12 @@ def run(quick: bool = False) -> list[dict]:
                        ("compute", "engine_compute_p50 (subtracted)")):
         figure, base = common.pct(ours[key], 50) * ms, common.pct(theirs[key], 50) * ms
         rows.append(common.row(f"acestep_api_{label}", figure, "ms", base, "info", None))
-    rows.append(common.row(f"acestep_api_burst_{BURST}x{DURATION}s_wall", ours["burst"], "s",
-                           theirs["burst"], "<= acestep-api's", ours["burst"] <= theirs["burst"]))
+    rows.append(common.row(f"acestep_api_burst_{BURST}x{DURATION}s_wall (best of 2)",
+                           ours["burst"], "s", theirs["burst"], "<= acestep-api's",
+                           ours["burst"] <= theirs["burst"]))
+    figure, base = ours["burst_overhead"] * ms / BURST, theirs["burst_overhead"] * ms / BURST
+    rows.append(common.row(f"acestep_api_burst_overhead_per_job ((wall - engine) / {BURST})",
+                           figure, "ms", base, "<= acestep-api's", figure <= base))
     return rows
 
 
