@@ -8,7 +8,7 @@ export API_PORT ?= 8000
 export FLOWER_PORT ?= 5555
 GPU ?= 0
 
-.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench drills compose-drill failover-drill clean
+.PHONY: run test install install-dev lint worker gpu-smoke gpu-bench model bench acestep-api drills compose-drill failover-drill clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -75,6 +75,24 @@ bench: install-dev
 	    apt-get install -y -qq wrk >/dev/null; } || \
 	  echo "wrk could not be installed: HTTP benches use Python clients" >&2
 	$(BIN)/python -m bench
+
+# ACE-Step's own acestep-api, for bench/bench_acestep_api.py only (its own venv, gitignored):
+# `make acestep-api ACESTEP_SRC=<checkout of the ace-step/ACE-Step-1.5 repository>`.
+# Not PyPI's `ace-step15-fork` (20260210, 20260212): its api_server passes `project_root=`
+# to a handler that takes `checkpoint_dir=`, so its acestep-api cannot start.
+# On this project's torch: its own pins (torch 2.10 CUDA) are GBs; torchaudio's newest
+# wheel is built for torch 2.11, so its compiled extension is removed (torchaudio runs
+# without it, a mode it supports; the text-to-music WAV path never calls it).
+ACESTEP_VENV := .venv-acestep
+acestep-api:
+	@test -n "$(ACESTEP_SRC)" || { echo "set ACESTEP_SRC to a checkout of ACE-Step 1.5" >&2; exit 2; }
+	python3.11 -m venv $(ACESTEP_VENV)
+	$(ACESTEP_VENV)/bin/pip install -q torch==2.13.0
+	$(ACESTEP_VENV)/bin/pip install -q --no-deps "$(ACESTEP_SRC)" torchaudio==2.11.1
+	$(ACESTEP_VENV)/bin/pip install -q fastapi "uvicorn[standard]" loguru transformers==5.23.0 \
+	  diffusers==0.42.1 accelerate soundfile scipy einops diskcache numba matplotlib gradio toml \
+	  safetensors "numpy<2.5"
+	rm -f $(ACESTEP_VENV)/lib/python3.11/site-packages/torchaudio/lib/*.so
 
 drills: install-dev
 	@.ci/redis.sh ensure

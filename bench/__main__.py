@@ -16,6 +16,8 @@ Benchmarks (module: run(quick) -> rows):
   sound     bench_sound     the composer's loudness/true peak/clipping, 10 genres x 3 durations
   exports   bench_exports   MIDI + stems export cost (s per audio s) and sizes
   acestep   bench_acestep   the ACE-Step engine on the tiny CPU pipeline
+  acestep_api bench_acestep_api  job overhead and 20-at-once vs ACE-Step's acestep-api (same
+            tiny model; skipped unless `make acestep-api` installed it)
   formats   bench_formats   FLAC/MP3/Opus encode speed and size; GPU worker time mp3 vs wav
   edits     bench_edits     extend/repaint/cover CPU s per audio s vs a plain render; 240 s RSS
   clients   bench_clients   bearer vs cookie status poll; webhook latency after a job finishes
@@ -43,6 +45,7 @@ BENCHES = {
     "sound": "bench.bench_sound",
     "exports": "bench.bench_exports",
     "acestep": "bench.bench_acestep",
+    "acestep_api": "bench.bench_acestep_api",
     "formats": "bench.bench_formats",
     "edits": "bench.bench_edits",
     "clients": "bench.bench_clients",
