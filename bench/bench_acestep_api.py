@@ -3,7 +3,7 @@
     python -m bench.bench_acestep_api [--quick]     (or `python -m bench --only acestep_api`)
 
 Skips with a printed reason unless acestep-api is installed in `.venv-acestep`
-(`make acestep-api`: ACE-Step 1.5 as PyPI's `ace-step15-fork` packages it, on
+(`make acestep-api ACESTEP_SRC=<checkout>`: ACE-Step 1.5 from source, not PyPI's fork, on
 this project's torch).
 
 Both sides serve the tiny random-weight ACE-Step 1.5 turbo model that the
