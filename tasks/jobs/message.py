@@ -107,7 +107,8 @@ class GenerateMessages:
         message = self.app.amqp.as_task_v2(
             job_id, TASK, kwargs=kwargs, reply_to=self.app.thread_oid,
             time_limit=time_limit, soft_time_limit=soft_time_limit,
-            create_sent_event=self.events, ignore_result=True, kwargsrepr=kwargsrepr,
+            create_sent_event=self.events, kwargsrepr=kwargsrepr,
+            ignore_result=None,  # as send_task leaves it unasked: workers store the result
         )
         # send_task passes its options on as message properties: kwargsrepr among them.
         task = _wrapped(message.body, message.headers,

@@ -124,8 +124,7 @@ def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None 
     """
     soft, hard = settings.time_limits(int(duration or fields["duration"]))
     # One round trip for the message and its task-sent event (kombu's producer
-    # batch pipelines both), and no result subscription: the job's record, not
-    # Celery's result, is where its outcome lives, so nobody waits on one.
+    # batch pipelines both).
     with app.producer_or_acquire() as producer, producer.batch():
         app.send_task(
             "music.generate",
@@ -136,7 +135,6 @@ def enqueue(settings: Settings, job_id: str, fields: dict, priority: int | None 
             soft_time_limit=soft,
             time_limit=hard,
             priority=priority,
-            ignore_result=True,
             producer=producer,
         )
 

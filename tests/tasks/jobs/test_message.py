@@ -30,8 +30,7 @@ def _sent_by_celery(celery_app, broker, channel: str, job_id: str, priority: int
     pubsub.subscribe(channel)
     assert pubsub.get_message(timeout=2)["type"] == "subscribe"
     celery_app.send_task("music.generate", kwargs=KWARGS, task_id=job_id, kwargsrepr="kw",
-                         queue="music", soft_time_limit=10, time_limit=20, priority=priority,
-                         ignore_result=True)
+                         queue="music", soft_time_limit=10, time_limit=20, priority=priority)
     event = None
     deadline = time.monotonic() + 5
     while event is None and time.monotonic() < deadline:
