@@ -63,6 +63,10 @@ def post_worker_init(worker):
 
         BaseServer.max_accept = 1
 
+        from tasks.config import gevent_redis
+
+        gevent_redis.install()
+
 
 def post_request(worker, req, environ, resp):
     # A gevent greenlet whose keep-alive client already sent its next request
