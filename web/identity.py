@@ -8,6 +8,7 @@ routes need not know which kind of caller they serve.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import secrets
 
@@ -65,6 +66,8 @@ def client_key() -> str:
     return network_key(client_ip())
 
 
+# Every limited request asks; a busy process sees the same few thousand addresses.
+@functools.lru_cache(maxsize=4096)
 def network_key(address: str) -> str:
     try:
         ip = ipaddress.ip_address(address.split("%", 1)[0])  # drop an IPv6 zone id

@@ -10,6 +10,7 @@ other read route) and returns the record with its queue rank.
 
 from __future__ import annotations
 
+import functools
 import math
 from pathlib import Path
 
@@ -39,14 +40,21 @@ class JobPoll:
         # RATELIMIT_ENABLED=False leaves the limiter without storage: nothing is counted.
         limits_db = _db(read_limiter.storage.get_connection()) if read_limiter.enabled else 0
         self._dbs = (limits_db, _db(jobs.r))
+        # Fixed-window keys hold no time, so a caller's keys and every limit's
+        # (amount, expiry) are the same on each of its polls.
+        self._limit_args = [n for item in self.items for n in (item.amount, item.get_expiry())]
+        self._keys_of = functools.lru_cache(maxsize=4096)(self._build_counter_keys)
 
-    def _counter_keys(self) -> list[str]:
-        args = [self.key_func(), self.scope]
+    def _build_counter_keys(self, caller: str) -> tuple[str, ...]:
+        args = [caller, self.scope]
         prefix = self.limiter._key_prefix  # RATELIMIT_KEY_PREFIX, as the extension applies it
         if prefix:
             args = [prefix, *args]
         storage = self.limiter.storage
-        return [storage.prefixed_key(item.key_for(*args)) for item in self.items]
+        return tuple(storage.prefixed_key(item.key_for(*args)) for item in self.items)
+
+    def _counter_keys(self) -> tuple[str, ...]:
+        return self._keys_of(self.key_func())
 
     def get(self, job_id: str) -> dict | None:
         """The record (None: no such job), after taking one read from the allowance.
@@ -56,10 +64,8 @@ class JobPoll:
         valid = bool(JOB_ID_RE.match(job_id))
         job_key, queue = self.jobs.keys_for(job_id if valid else "-")
         limited = self.limiter.enabled
-        counters = self._counter_keys() if limited else []
-        args = [job_id if valid else "", *self._dbs]
-        for item in self.items if limited else ():
-            args += [item.amount, item.get_expiry()]
+        counters = self._counter_keys() if limited else ()
+        args = [job_id if valid else "", *self._dbs, *(self._limit_args if limited else ())]
         breached, count, ttl_ms, raw, rank = self._script(
             keys=[job_key, queue, *counters], args=args
         )

@@ -48,6 +48,13 @@ class ApiOnlySessions(SessionInterface):
     def save_session(self, app, session, response) -> None:
         if isinstance(session, NullSession):
             return
+        if not session.modified and not app.config["SESSION_REFRESH_EACH_REQUEST"]:
+            # What Flask-Session would do for an unchanged session (nothing is
+            # stored, no cookie set), without its cookie and storage lookups on
+            # every status poll.
+            if session.accessed:
+                response.vary.add("Cookie")
+            return
         self.inner.save_session(app, session, response)
         if session.modified:
             if session:
