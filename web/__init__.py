@@ -31,6 +31,7 @@ from web.idempotency import init_idempotency
 from web.poll import JobPoll
 from web.sessions import ApiOnlySessions
 from web.stream_slots import StreamSlots
+from web.submit_limits import SubmitLimits
 
 __version__ = "1.0.0"
 
@@ -95,6 +96,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         extension._storage_options = {}
         extension.init_app(app)
         drop_idle_middleware(app, extension)
+    app.extensions["submit_limits"] = SubmitLimits(limiter)
     app.extensions["job_poll"] = JobPoll(
         app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
     )

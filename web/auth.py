@@ -55,6 +55,9 @@ def _allowance() -> tuple[int, int, float] | None:
     if found is not None:
         amount, count, ttl_ms = found
         return amount, max(0, amount - count), max(0, ttl_ms) / 1000
+    found = g.get("submit_allowance")  # the submit limits' own script (web/submit_limits.py)
+    if found is not None:
+        return found
     from web.extensions import limiter, read_limiter
 
     current = limiter.current_limit or read_limiter.current_limit

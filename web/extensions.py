@@ -11,7 +11,9 @@ session = Session()
 cors = CORS()
 # The default key is the client's network (web.identity.client_key): a limit
 # keyed on the session would create one just to count the request.
-# Submit limits: a moving window, so "5/minute" holds over any 60 s.
+# Submit limits: a moving window, so "5/minute" holds over any 60 s. The submit
+# route counts them on this limiter's storage and keys in one script of its own
+# (web/submit_limits.py) rather than one decorator call per limit.
 limiter = Limiter(key_func=client_key, strategy="moving-window")
 
 # Every read route (job status, list, events, audio, cancel, the page) draws on

@@ -63,3 +63,36 @@ def test_only_generation_is_limited(make_settings, no_worker):
     job_id = client.post("/api/generate", json={"prompt": "x"}).get_json()["job_id"]
     for _ in range(10):
         assert client.get(f"/api/jobs/{job_id}").status_code == 200
+
+
+def test_a_refused_submit_counts_against_none_of_its_limits(make_settings, no_worker):
+    """Both limits are checked and counted by one script (web/submit_limits.py)."""
+    app = make_client(make_settings, rate_limit_session="2/minute", rate_limit_ip="3/minute")
+    first, second = app.test_client(), app.test_client()
+
+    def post(client, address):
+        return client.post("/api/generate", json={"prompt": "x"},
+                           environ_base={"REMOTE_ADDR": address}).status_code
+
+    # The first session's third submit is over its own limit: the network's is not charged.
+    assert [post(first, "198.51.100.1") for _ in range(3)] == [202, 202, 429]
+    assert post(second, "198.51.100.1") == 202  # the network's third
+    # Over the network's limit: the second session's own allowance is not charged...
+    assert post(second, "198.51.100.1") == 429
+    # ...so from another network it still has its second submit, and no third.
+    assert [post(second, "203.0.113.9") for _ in range(2)] == [202, 429]
+
+
+def test_submit_limits_live_on_flask_limiters_keys(make_settings, settings, no_worker):
+    import redis
+
+    app = make_client(make_settings, rate_limit_session="5/minute")
+    client = app.test_client()
+    assert client.post("/api/generate", json={"prompt": "x"},
+                       environ_base={"REMOTE_ADDR": "198.51.100.7"}).status_code == 202
+    limits = redis.Redis.from_url(settings.redis_url_for("limits"))
+    keys = sorted(k.decode() for k in limits.keys("*generate.create*"))
+    assert len(keys) == 2
+    assert any("/ip:198.51.100.7/generate.create/" in k for k in keys)
+    assert any("/owner:" in k and k.endswith("/generate.create/5/1/minute") for k in keys)
+    assert all(limits.type(k) == b"list" and limits.llen(k) == 1 for k in keys)

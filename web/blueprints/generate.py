@@ -15,9 +15,9 @@ from tasks.webhooks.policy import check as check_webhook_url
 from web import idempotency
 from web.auth import api_client
 from web.errors import ApiError
-from web.extensions import limiter
 from web.identity import client_key, existing_owner, session_owner
 from web.job_access import jobs
+from web.submit_limits import submit_limits
 
 bp = Blueprint("generate", __name__)
 
@@ -49,12 +49,21 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
+def _take_limits() -> None:
+    """The caller's generation rate, and its network's (per-IP limits stop cookie
+    rotation; a key client is counted by its key instead), in one round trip."""
+    if idempotency.exempt():  # a replay, a mismatch or a request in progress
+        return
+    client = api_client()
+    limits = [(_owner_rate(), _session_key())]
+    if client is None:
+        limits.append((_settings().rate_limit_ip, _ip_key()))
+    submit_limits().take(limits, report=client is not None)
+
+
 @bp.post("/api/generate")
-@limiter.limit(_owner_rate, key_func=_session_key, exempt_when=idempotency.exempt)
-# Per-IP limits stop cookie rotation; a key client is counted by its key instead.
-@limiter.limit(lambda: _settings().rate_limit_ip, key_func=_ip_key,
-               exempt_when=lambda: api_client() is not None or idempotency.exempt())
 def create():
+    _take_limits()
     if not request.is_json:
         raise ApiError(415, "Content-Type must be application/json")
     replay = idempotency.check()
