@@ -86,7 +86,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
 
     session.init_app(app)
-    app.session_interface = ApiOnlySessions(app.session_interface)
+    app.session_interface = ApiOnlySessions(app.session_interface,
+                                            settings.redis_db_for("sessions"))
     init_auth(app)  # before the limiter: limits key on the key's client
     # Flask-Limiter merges each init_app's RATELIMIT_STORAGE_OPTIONS into what
     # earlier apps left on the shared extension; an app (a test's, with other

@@ -18,14 +18,17 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 
+from flask import current_app, g
 from flask.sessions import NullSession, SessionInterface
 
 
 class ApiOnlySessions(SessionInterface):
     def __init__(
-        self, inner: SessionInterface, cache_seconds: float = 5.0, cache_size: int = 10_000
+        self, inner: SessionInterface, db: int = 0, cache_seconds: float = 5.0,
+        cache_size: int = 10_000,
     ) -> None:
         self.inner = inner
+        self.db = db  # the sessions' Redis DB (for renewal())
         self.cache_seconds = cache_seconds
         self.cache_size = cache_size
         self._cache: OrderedDict[str, tuple[float, dict]] = OrderedDict()
@@ -45,8 +48,24 @@ class ApiOnlySessions(SessionInterface):
             self._remember(sid, session)
         return session
 
+    def renewal(self, session) -> tuple[int, str, int]:
+        """(DB, key, seconds) with which a job's create script restarts this session's
+        life (web/blueprints/generate.py): its stored copy is not written again,
+        only its cookie is sent again, with the new expiry."""
+        app = current_app
+        return (self.db, self.inner._get_store_id(session.sid),
+                int(app.permanent_session_lifetime.total_seconds()))
+
+    @staticmethod
+    def renewed() -> None:
+        """The job's script restarted the session's life: send only its cookie again."""
+        g.session_renewed = True
+
     def save_session(self, app, session, response) -> None:
         if isinstance(session, NullSession):
+            return
+        if g.get("session_renewed") and not session.modified:
+            self._send_cookie(app, session, response)
             return
         if not session.modified and not app.config["SESSION_REFRESH_EACH_REQUEST"]:
             # What Flask-Session would do for an unchanged session (nothing is
@@ -61,6 +80,22 @@ class ApiOnlySessions(SessionInterface):
                 self._remember(session.sid, session)
             else:
                 self._cache.pop(session.sid, None)
+
+    def _send_cookie(self, app, session, response) -> None:
+        # The cookie Flask-Session sets when it saves a session, with the same
+        # attributes (its store's copy already lives as long).
+        inner = self.inner
+        response.set_cookie(
+            app.config["SESSION_COOKIE_NAME"],
+            inner._sign(app, session.sid) if inner.use_signer else session.sid,
+            expires=inner.get_expiration_time(app, session),
+            httponly=inner.get_cookie_httponly(app),
+            domain=inner.get_cookie_domain(app),
+            path=inner.get_cookie_path(app),
+            secure=inner.get_cookie_secure(app),
+            samesite=inner.get_cookie_samesite(app),
+        )
+        response.vary.add("Cookie")
 
     def is_null_session(self, obj) -> bool:
         return isinstance(obj, NullSession)

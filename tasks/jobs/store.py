@@ -175,12 +175,15 @@ local job_id, score, ttl, max_owner, max_client, queued, event, created_at, live
 -- with the record ('' = none) on the list of its priority: the larger active count,
 -- capped at the last list. The message goes first (in the broker DB), so a broker
 -- list that refuses it leaves nothing written: scripts do not roll back.
-local push_db, push_head, push_channel, push_event, jobs_db, n_lists =
-  ARGV[10], ARGV[11], ARGV[12], ARGV[13], ARGV[14], tonumber(ARGV[15])
+-- A key whose life restarts with the job ('' = none): the caller's session, so that
+-- it outlives the job's record (web/sessions.py), without writing it again.
+local push_db, push_head, push_channel, push_event, jobs_db = ARGV[10], ARGV[11], ARGV[12],
+  ARGV[13], ARGV[14]
+local renew_db, renew_key, renew_ttl, n_lists = ARGV[15], ARGV[16], ARGV[17], tonumber(ARGV[18])
 local function push(active)
   local priority = math.min(active, n_lists - 1)
   redis.call('SELECT', push_db)
-  local pushed = redis.pcall('LPUSH', ARGV[16 + priority], push_head .. priority .. '}}')
+  local pushed = redis.pcall('LPUSH', ARGV[19 + priority], push_head .. priority .. '}}')
   redis.call('SELECT', jobs_db)
   if type(pushed) == 'table' and pushed.err then return pushed.err end
 end
@@ -188,7 +191,7 @@ if redis.call('HGET', job_key, 'created_at') == created_at then
   -- This very call, applied already (a retry after a lost reply): its caps
   -- were checked then; counting the job against them again would refuse it.
   local rank = redis.call('ZRANK', queue, job_id)
-  return {'ok', 0, 0, rank or -1}
+  return {'ok', 0, 0, rank or -1, 0}
 end
 local n_owner = redis.call('SCARD', owner_set)
 if max_owner > 0 then n_owner = active(owner_set, max_owner) end
@@ -202,7 +205,7 @@ if queued == '1' and push_db ~= '' then
   local refused = push(math.max(n_owner, n_client))
   if refused then return {'queue', refused, 0, -1} end
 end
-for i = 16 + n_lists, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
+for i = 19 + n_lists, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
 redis.call('EXPIRE', job_key, ttl)
 redis.call('ZADD', owner_index, score, job_id)
 redis.call('EXPIRE', owner_index, ttl)
@@ -216,11 +219,17 @@ if queued == '1' then
   rank = redis.call('ZRANK', queue, job_id)
 end
 redis.call('PUBLISH', channel, event)
-if queued ~= '1' then return {'ok', n_owner, n_client, rank} end
+local renewed = 0
+if renew_db ~= '' then
+  redis.call('SELECT', renew_db)
+  renewed = redis.call('EXPIRE', renew_key, renew_ttl)
+  redis.call('SELECT', jobs_db)
+end
+if queued ~= '1' then return {'ok', n_owner, n_client, rank, renewed} end
 -- What the wait estimate needs (JobStore.queue_totals), in this same round trip.
 local runtimes = {}
 for i = 9, #KEYS do runtimes[#runtimes + 1] = redis.call('LRANGE', KEYS[i], 0, -1) end
-local answer = {'ok', n_owner, n_client, rank, redis.call('HGETALL', totals),
+local answer = {'ok', n_owner, n_client, rank, renewed, redis.call('HGETALL', totals),
                 redis.call('ZCARD', queue), redis.call('ZCOUNT', workers, live_since, '+inf'),
                 runtimes}
 if push_event ~= '' then redis.call('PUBLISH', push_channel, push_event) end
@@ -379,6 +388,7 @@ class JobStore:
         self, job_id: str, owner: str, fields: dict, *, queued: bool = True,
         client: str | None = None, max_owner: int = 0, max_client: int = 0,
         runtimes: tuple[int, ...] = (), push: BrokerPush | None = None,
+        renew: tuple[int, str, int] | None = None,
     ) -> dict:
         """Make a queued record unless the owner or client (a client_key()) is at its cap.
 
@@ -388,7 +398,9 @@ class JobStore:
         a queued one also `queue_totals`, as queue_totals(job_id, runtimes)
         would answer right after. `push`: the job's broker message
         (tasks.jobs.message), sent by the same script, so the job is recorded
-        and queued together or not at all.
+        and queued together or not at all. `renew`: (DB, key, seconds), a key
+        whose life restarts with the job (the record's `renewed` says if it
+        still existed).
         """
         now = utcnow()
         record = {
@@ -407,14 +419,16 @@ class JobStore:
         clock = time.time()
         args = [job_id, clock, self.retention, max_owner, max_client, "1" if queued else "0",
                 json.dumps({"event": "queued"}), now, clock - HEARTBEAT_WINDOW]
-        if push is not None and queued:
-            args += [push.db, push.message_head, push.channel, push.event, self._db,
-                     len(push.queue_keys), *push.queue_keys]
+        push = push if queued else None
+        if push is None:
+            args += ["", "", "", "", self._db]
         else:
-            args += ["", "", "", "", self._db, 0]
+            args += [push.db, push.message_head, push.channel, push.event, self._db]
+        args += [*(renew or ("", "", "")), len(push.queue_keys) if push else 0]
+        args += push.queue_keys if push else ()
         for name, value in self._encode(record).items():
             args += [name, value]
-        scope, first, second, rank, *totals = self._create(
+        scope, first, second, rank, *rest = self._create(
             keys=[_job_key(job_id), _owner_key(owner), _QUEUE_KEY, _QUEUED_DURATIONS_KEY,
                   owner_set, client_set, _events_channel(job_id), _WORKERS_KEY,
                   *(_RUNTIME_KEY.format(duration=d) for d in runtimes)],
@@ -428,6 +442,8 @@ class JobStore:
         if scope == "queue":
             raise QueueRefused(first.decode() if isinstance(first, bytes) else str(first))
         record["active_before"] = max(int(first), int(second))
+        record["renewed"] = bool(rest and rest[0])
+        totals = rest[1:]
         if queued:
             # Taken in the same script: a worker may start the job right after.
             record["queue_position"] = None if rank < 0 else rank + 1

@@ -57,12 +57,14 @@ def submit(
     jobs: JobStore, settings: Settings, owner: str, params: JobParams,
     client_key: str | None = None, max_owner: int | None = None,
     record_fields: dict | None = None, edit: Edit | None = None,
+    renew: tuple[int, str, int] | None = None,
 ) -> dict:
     """Record the job within the caps, then enqueue it with limits scaled to its duration
     (an edit's: its result's length; `edit` is what tasks.jobs.edits.resolve made of it).
 
     `max_owner` replaces the per-session cap (an API client's own); without a
     `client_key` no per-IP cap applies. `record_fields` go on the record only.
+    `renew`: (DB, key, seconds) of a key whose life restarts with the job (JobStore.create).
     Raises TooManyActiveJobs (nothing recorded) or QueueUnavailable (nothing queued).
     """
     job_id = new_job_id()
@@ -85,7 +87,7 @@ def submit(
             max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
             max_client=settings.max_active_jobs_per_ip,
             runtimes=DURATIONS,  # for estimated_wait, in the same round trip
-            push=push,
+            push=push, renew=renew,
         )
     except QueueRefused as exc:
         raise QueueUnavailable(str(exc)) from exc

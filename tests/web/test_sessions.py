@@ -136,3 +136,31 @@ def test_a_polling_client_reads_its_session_from_redis_once(app, client, monkeyp
     stranger.set_cookie("session_id", "never-issued-by-us")
     assert stranger.get(f"/api/jobs/{job_id}").status_code == 403  # not from the cache
     assert calls == [1]
+
+
+def test_a_new_job_renews_the_session_without_writing_it_again(app, client, settings,
+                                                                 monkeypatch):
+    first = client.post("/api/generate", json={"prompt": "jazz"})
+    sid = cookie_header(first).split(";")[0].split("=", 1)[1]
+    sessions = redis.Redis.from_url(settings.redis_url_for("sessions"))
+    key = f"session:{sid}"
+    stored = sessions.get(key)
+    life = int(app.permanent_session_lifetime.total_seconds())
+    sessions.expire(key, 100)
+    inner = app.session_interface.inner
+    upserts = []
+    original = inner._upsert_session
+    monkeypatch.setattr(inner, "_upsert_session", lambda *a: upserts.append(1) or original(*a))
+
+    second = client.post("/api/generate", json={"prompt": "more jazz"})
+    assert second.status_code == 202
+    assert sessions.ttl(key) > life - 60  # its life restarted, in the job's own script...
+    assert upserts == [] and sessions.get(key) == stored  # ...without a second write
+    header = cookie_header(second)  # and the browser's cookie is extended as well
+    assert header.startswith(f"session_id={sid};") and "Expires=" in header
+    assert "HttpOnly" in header and "SameSite=Lax" in header
+
+    sessions.delete(key)  # gone meanwhile (this process still remembers it): saved again
+    assert client.post("/api/generate", json={"prompt": "last"}).status_code == 202
+    assert upserts == [1] and json.loads(sessions.get(key)) == json.loads(stored)
+    assert sessions.ttl(key) > life - 60

@@ -88,11 +88,16 @@ def create():
 
     settings = _settings()
     client = api_client()
+    owner = session_owner()
+    # The session's life restarts with each job, so it outlives the job's record
+    # (PERMANENT_SESSION_LIFETIME in create_app): an existing one in the job's own
+    # script, a new one (or one gone meanwhile) by saving it. Key requests have none.
+    renew = None if client or session.modified else current_app.session_interface.renewal(session)
     try:
         record = submit(
-            jobs(), settings, session_owner(), params,
+            jobs(), settings, owner, params,
             client_key=None if client else client_key(), max_owner=_owner_cap(),
-            record_fields=_webhook_fields(params, client, settings), edit=edit,
+            record_fields=_webhook_fields(params, client, settings), edit=edit, renew=renew,
         )
     except TooManyActiveJobs as exc:
         who = "your network address"
@@ -110,10 +115,11 @@ def create():
             {"Retry-After": "5"},
         ) from None
     job_id = record["job_id"]
-    # Re-save the session: its life restarts now, so it outlives this job's
-    # record (see PERMANENT_SESSION_LIFETIME in create_app). Key requests have none.
     if client is None:
-        session.modified = True
+        if record["renewed"]:
+            current_app.session_interface.renewed()
+        else:
+            session.modified = True
     body = {
         "job_id": job_id,
         "status": Status.QUEUED,
