@@ -101,12 +101,15 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.extensions["job_poll"] = JobPoll(
         app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
     )
-    cors.init_app(
-        app,
-        resources={r"/api/*": {"origins": list(settings.cors_origins)}},
-        supports_credentials=True,
-        expose_headers=_EXPOSED,
-    )
+    if settings.cors_origins:
+        # Without listed origins (the page served from here) there is no CORS
+        # header to send, and its hook would only cost time on every API request.
+        cors.init_app(
+            app,
+            resources={r"/api/*": {"origins": list(settings.cors_origins)}},
+            supports_credentials=True,
+            expose_headers=_EXPOSED,
+        )
     register_error_handlers(app)
     init_idempotency(app)
 

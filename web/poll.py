@@ -14,6 +14,7 @@ import functools
 import math
 from pathlib import Path
 
+import redis
 from flask import current_app, g
 from flask_limiter import Limiter
 from limits import parse_many
@@ -66,9 +67,7 @@ class JobPoll:
         limited = self.limiter.enabled
         counters = self._counter_keys() if limited else ()
         args = [job_id if valid else "", *self._dbs, *(self._limit_args if limited else ())]
-        breached, count, ttl_ms, raw, rank = self._script(
-            keys=[job_key, queue, *counters], args=args
-        )
+        breached, count, ttl_ms, raw, rank = self._run([job_key, queue, *counters], args)
         if limited and self.items:  # what RateLimit headers report (web/auth.py)
             item = self.items[breached - 1] if breached else self.items[0]
             g.read_allowance = (item.amount, int(count), int(ttl_ms))
@@ -77,6 +76,34 @@ class JobPoll:
             retry = max(1, math.ceil(max(int(ttl_ms), 0) / 1000))
             raise ApiError(429, rate_limited(str(item)), {"Retry-After": str(retry)})
         return self.jobs.record_from(raw, rank)
+
+
+    def _run(self, keys: list, args: list):
+        """The script sent straight on a pooled connection: redis-py's client layer
+        (retry wrapper, per-command hooks) cost about as much as the round trip
+        itself. Anything unexpected goes through redis-py's own call instead, with
+        its retries, NOSCRIPT reload and failover handling."""
+        pool = self.jobs.r.connection_pool
+        try:
+            conn = pool.get_connection()
+        except (redis.RedisError, OSError):
+            return self._script(keys=keys, args=args)
+        try:
+            conn.send_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
+            reply = conn.read_response()
+        except redis.ResponseError:
+            reply = None  # e.g. NOSCRIPT; the connection is fine
+        except redis.TimeoutError:
+            # A Redis that stopped answering: asking again would only double the
+            # wait before the 503 (tests/web/test_redis_outage.py).
+            conn.disconnect()
+            pool.release(conn)
+            raise
+        except (redis.RedisError, OSError):
+            conn.disconnect()
+            reply = None
+        pool.release(conn)
+        return reply if reply is not None else self._script(keys=keys, args=args)
 
 
 def job_poll() -> JobPoll:

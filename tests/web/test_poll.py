@@ -89,3 +89,20 @@ def test_limiter_hooks_are_dropped_only_when_idle():
         extension.init_app(app)
         drop_idle_middleware(app, extension)
         assert (extension._check_request_limit in app.before_request_funcs[None]) is kept
+
+
+def test_a_poll_after_a_script_flush_counts_once(make_settings, no_worker, sent, settings):
+    """The poll's script is sent straight on a connection; after Redis forgot it
+    (a restart, SCRIPT FLUSH) redis-py's own call loads it, and the read counts once."""
+    from web import create_app
+
+    app = create_app(make_settings(rate_limit_read_ip="3/minute"))
+    owner = app.test_client()
+    job_id = owner.post("/api/generate", json={"prompt": "x"}).get_json()["job_id"]
+    assert owner.get(f"/api/jobs/{job_id}").status_code == 200
+    redis.Redis.from_url(settings.redis_url_for("jobs")).script_flush()
+    sent.clear()
+    assert owner.get(f"/api/jobs/{job_id}").status_code == 200
+    assert sent == ["EVALSHA", "EVALSHA", "SCRIPT", "EVALSHA"]  # refused twice, loaded, run
+    assert owner.get(f"/api/jobs/{job_id}").status_code == 200  # the third read of three
+    assert owner.get(f"/api/jobs/{job_id}").status_code == 429
