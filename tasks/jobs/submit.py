@@ -59,8 +59,9 @@ def submit(
     record_fields: dict | None = None, edit: Edit | None = None,
     renew: tuple[int, str, int] | None = None,
 ) -> dict:
-    """Record the job within the caps, then enqueue it with limits scaled to its duration
-    (an edit's: its result's length; `edit` is what tasks.jobs.edits.resolve made of it).
+    """Record and queue the job within the caps, in one script, with time limits scaled
+    to its duration (an edit's: its result's length; `edit` is what
+    tasks.jobs.edits.resolve made of it).
 
     `max_owner` replaces the per-session cap (an API client's own); without a
     `client_key` no per-IP cap applies. `record_fields` go on the record only.
