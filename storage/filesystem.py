@@ -24,6 +24,50 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+class FileRange:
+    """Bytes [start, end) of an open file, iterated in chunks of at most CHUNK_SIZE.
+
+    It is also a file (read, fileno, close) whose descriptor sits at `start`,
+    so an HTTP server can send it with sendfile() given the length (WSGI
+    `wsgi.file_wrapper`), without the bytes passing through Python.
+    """
+
+    mode = "rb"
+
+    def __init__(self, handle: BinaryIO, start: int, end: int | None) -> None:
+        self._handle = handle
+        try:
+            handle.seek(start)
+        except BaseException:
+            handle.close()
+            raise
+        self._left = None if end is None else max(0, end - start)
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left is not None:
+            size = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(size) if size else b""
+        if self._left is not None:
+            self._left -= len(data)
+        return data
+
+    def __iter__(self) -> FileRange:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self.read(CHUNK_SIZE)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 class FileStorage:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
@@ -89,26 +133,12 @@ class FileStorage:
             raise ObjectNotFound(key) from None
         return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
 
-    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> FileRange:
         try:
-            handle = open(self._path(key), "rb")
+            handle = open(self._path(key), "rb", buffering=0)
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        return self._read(handle, start, end)
-
-    @staticmethod
-    def _read(handle, start: int, end: int | None) -> Iterator[bytes]:
-        with handle:
-            handle.seek(start)
-            remaining = None if end is None else end - start
-            while remaining is None or remaining > 0:
-                size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = handle.read(size)
-                if not chunk:
-                    return
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
+        return FileRange(handle, start, end)
 
     def download(self, key: str, dest: Path) -> None:
         try:

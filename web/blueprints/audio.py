@@ -1,7 +1,8 @@
 from flask import Blueprint, Response, current_app, request
 from werkzeug.http import http_date
+from werkzeug.wsgi import wrap_file
 
-from storage import CONTENT_TYPES, ObjectInfo, ObjectNotFound, StorageError, audio_key
+from storage import CHUNK_SIZE, CONTENT_TYPES, ObjectInfo, ObjectNotFound, StorageError, audio_key
 from tasks.jobs.status import Status
 from web.errors import ApiError
 from web.extensions import read_limit
@@ -78,6 +79,10 @@ def send_object(key: str, filename: str, mimetype: str, missing: str) -> Respons
         raise ApiError(404, missing) from None
     except StorageError:
         raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
+    if hasattr(body, "fileno"):
+        # A file on disk: the server may hand its descriptor to sendfile()
+        # (gunicorn does, for Content-Length bytes from its position).
+        body = wrap_file(request.environ, body, CHUNK_SIZE)
     return Response(body, status=status, headers=headers, mimetype=mimetype,
                     direct_passthrough=True)
 
