@@ -24,6 +24,10 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _info(key: str, st: os.stat_result) -> ObjectInfo:
+    return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+
 class FileRange:
     """Bytes [start, end) of an open file, iterated in chunks of at most CHUNK_SIZE.
 
@@ -131,14 +135,25 @@ class FileStorage:
             st = self._path(key).stat()
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+        return _info(key, st)
+
+    def open(self, key: str) -> tuple[ObjectInfo, FileRange]:
+        handle = self._open(key)
+        try:
+            st = os.fstat(handle.fileno())
+        except BaseException:
+            handle.close()
+            raise
+        return _info(key, st), FileRange(handle, 0, st.st_size)
 
     def iter_range(self, key: str, start: int = 0, end: int | None = None) -> FileRange:
+        return FileRange(self._open(key), start, end)
+
+    def _open(self, key: str) -> BinaryIO:
         try:
-            handle = open(self._path(key), "rb", buffering=0)
+            return open(self._path(key), "rb", buffering=0)
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        return FileRange(handle, start, end)
 
     def download(self, key: str, dest: Path) -> None:
         try:
@@ -155,10 +170,7 @@ class FileStorage:
             return
         # Every format's file; not the hidden half-written uploads beside them.
         for path in folder.glob("[!.]*.*"):
-            st = path.stat()
-            yield ObjectInfo(
-                f"audio/{path.name}", st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)
-            )
+            yield _info(f"audio/{path.name}", path.stat())
 
     def ping(self) -> None:
         try:
