@@ -67,6 +67,12 @@ def post_worker_init(worker):
 
         gevent_redis.install()
 
+        # Audio from file storage leaves by os.sendfile() instead of gevent's
+        # read-and-send loop (web/gevent_sendfile.py).
+        from web.gevent_sendfile import install
+
+        install()
+
 
 def post_request(worker, req, environ, resp):
     # A gevent greenlet whose keep-alive client already sent its next request

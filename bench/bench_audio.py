@@ -13,6 +13,12 @@ through a moto ThreadedMotoServer on loopback):
   does not check signatures). A ratio to a page-cache read is no goal: no
   HTTP server reaches a memory copy's speed, and it hid the absolute figure;
 * one client: MB/s through the API vs one direct read (info);
+* CPU per MB (info): the gunicorn processes' CPU seconds over the 8-client
+  runs per MB served (holds still where MB/s moves with the machine's load);
+  for S3 also moto's own CPU per MB (this process, where ThreadedMotoServer
+  runs) serving the API against serving the direct clients; and the
+  clients' own CPU per MB (curl shares the machine's cores with the server;
+  0 without curl, whose Python stand-in runs in this process);
 
 With no `curl` on PATH both sides use a Python client (http.client/open,
 readinto a reused buffer).
@@ -108,6 +114,26 @@ def _rss(pid: int) -> int:
     return total
 
 
+def _cpu(pid: int | None = None) -> float:
+    """CPU seconds (user + system) used so far by a process tree (this process alone if None)."""
+    if pid is None:
+        times = psutil.Process().cpu_times()
+        return times.user + times.system
+    total = 0.0
+    root = psutil.Process(pid)
+    for proc in [root, *root.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = proc.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def _children_cpu() -> float:
+    """CPU seconds of this process's finished children (the curl clients)."""
+    times = os.times()
+    return times.children_user + times.children_system
+
+
 def _peak_rss_growth(server, url: str, cookies, size: int) -> float:
     _drain(url, cookies)  # warm-up: buffers, connections, imports
     time.sleep(0.2)
@@ -162,8 +188,14 @@ def _one_backend(label: str, repeats: int, storage_url: str, direct_url, **overr
         _fetch(raw)
         base = size / MB / min(_fetch(raw) for _ in range(repeats))
         speed = size / MB / min(_fetch(url, cookie) for _ in range(repeats))
+        served = repeats * CLIENTS * size / MB
+        api_cpu, own_cpu, clients_cpu = _cpu(server.proc.pid), _cpu(), _children_cpu()
         together = max(_concurrent(url, cookie, size) for _ in range(repeats))
+        api_cpu, own_cpu = _cpu(server.proc.pid) - api_cpu, _cpu() - own_cpu
+        clients_cpu = _children_cpu() - clients_cpu
+        direct_cpu, direct_clients_cpu = _cpu(), _children_cpu()
         together_base = max(_concurrent(raw, None, size) for _ in range(repeats))
+        direct_cpu, direct_clients_cpu = _cpu() - direct_cpu, _children_cpu() - direct_clients_cpu
         growth = _peak_rss_growth(server, url, cookies, size)
         storage.delete(key)
     floor = FLOOR_MB_S[label]
@@ -174,6 +206,14 @@ def _one_backend(label: str, repeats: int, storage_url: str, direct_url, **overr
                    "directly)", together >= floor),
         common.row(f"audio_stream_{label}_one_client", speed, "MB/s", base,
                    "info (baseline: one direct storage read)", None),
+        common.row(f"audio_cpu_per_mb_{label} (gunicorn, {CLIENTS} clients)",
+                   api_cpu * 1e3 / served, "ms/MB", None, "info", None),
+        common.row(f"audio_clients_cpu_per_mb_{label} (the {CLIENTS} curls, via the API vs "
+                   "direct)", clients_cpu * 1e3 / served, "ms/MB",
+                   direct_clients_cpu * 1e3 / served, "info", None),
+        *([common.row("audio_moto_cpu_per_mb_s3 (serving the API vs the direct clients)",
+                      own_cpu * 1e3 / served, "ms/MB", direct_cpu * 1e3 / served, "info",
+                      None)] if label == "s3" else []),
         common.row(f"audio_rss_growth_{label} ({CLIENTS} clients)", growth, "MB", None,
                    f"< {RSS_GOAL_MB:g} MB", growth < RSS_GOAL_MB),
     ]

@@ -62,6 +62,11 @@ class Storage(Protocol):
 
     def stat(self, key: str) -> ObjectInfo: ...
 
+    def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        """The whole object's bytes (as iter_range) with what stat() says of
+        that very version, in one call to the store instead of two."""
+        ...
+
     def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """Yield bytes [start, end) in chunks of at most CHUNK_SIZE."""
         ...

@@ -24,6 +24,54 @@ def _fsync_dir(folder: Path) -> None:
         os.close(fd)
 
 
+def _info(key: str, st: os.stat_result) -> ObjectInfo:
+    return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+
+
+class FileRange:
+    """Bytes [start, end) of an open file, iterated in chunks of at most CHUNK_SIZE.
+
+    It is also a file (read, fileno, close) whose descriptor sits at `start`,
+    so an HTTP server can send it with sendfile() given the length (WSGI
+    `wsgi.file_wrapper`), without the bytes passing through Python.
+    """
+
+    mode = "rb"
+
+    def __init__(self, handle: BinaryIO, start: int, end: int | None) -> None:
+        self._handle = handle
+        try:
+            handle.seek(start)
+        except BaseException:
+            handle.close()
+            raise
+        self._left = None if end is None else max(0, end - start)
+
+    def fileno(self) -> int:
+        return self._handle.fileno()
+
+    def read(self, size: int = -1) -> bytes:
+        if self._left is not None:
+            size = self._left if size < 0 else min(size, self._left)
+        data = self._handle.read(size) if size else b""
+        if self._left is not None:
+            self._left -= len(data)
+        return data
+
+    def __iter__(self) -> FileRange:
+        return self
+
+    def __next__(self) -> bytes:
+        chunk = self.read(CHUNK_SIZE)
+        if not chunk:
+            self.close()
+            raise StopIteration
+        return chunk
+
+    def close(self) -> None:
+        self._handle.close()
+
+
 class FileStorage:
     def __init__(self, root: str | os.PathLike) -> None:
         self.root = Path(root)
@@ -87,28 +135,25 @@ class FileStorage:
             st = self._path(key).stat()
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        return ObjectInfo(key, st.st_size, datetime.fromtimestamp(st.st_mtime, UTC))
+        return _info(key, st)
 
-    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def open(self, key: str) -> tuple[ObjectInfo, FileRange]:
+        handle = self._open(key)
         try:
-            handle = open(self._path(key), "rb")
+            st = os.fstat(handle.fileno())
+        except BaseException:
+            handle.close()
+            raise
+        return _info(key, st), FileRange(handle, 0, st.st_size)
+
+    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> FileRange:
+        return FileRange(self._open(key), start, end)
+
+    def _open(self, key: str) -> BinaryIO:
+        try:
+            return open(self._path(key), "rb", buffering=0)
         except FileNotFoundError:
             raise ObjectNotFound(key) from None
-        return self._read(handle, start, end)
-
-    @staticmethod
-    def _read(handle, start: int, end: int | None) -> Iterator[bytes]:
-        with handle:
-            handle.seek(start)
-            remaining = None if end is None else end - start
-            while remaining is None or remaining > 0:
-                size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = handle.read(size)
-                if not chunk:
-                    return
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
 
     def download(self, key: str, dest: Path) -> None:
         try:
@@ -125,10 +170,7 @@ class FileStorage:
             return
         # Every format's file; not the hidden half-written uploads beside them.
         for path in folder.glob("[!.]*.*"):
-            st = path.stat()
-            yield ObjectInfo(
-                f"audio/{path.name}", st.st_size, datetime.fromtimestamp(st.st_mtime, UTC)
-            )
+            yield _info(f"audio/{path.name}", path.stat())
 
     def ping(self) -> None:
         try:

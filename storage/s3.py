@@ -97,6 +97,11 @@ class S3Storage:
         head = self._call(key, self.client.head_object, Bucket=self.bucket, Key=self._name(key))
         return ObjectInfo(key, head["ContentLength"], head["LastModified"])
 
+    def open(self, key: str) -> tuple[ObjectInfo, Iterator[bytes]]:
+        got = self._call(key, self.client.get_object, Bucket=self.bucket, Key=self._name(key))
+        info = ObjectInfo(key, got["ContentLength"], got["LastModified"])
+        return info, self._stream(key, got["Body"])
+
     def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         kwargs = {"Bucket": self.bucket, "Key": self._name(key)}
         if start or end is not None:

@@ -100,9 +100,22 @@ def test_download(storage, source, tmp_path):
         storage.download(audio_key("missing1"), tmp_path / "x.wav")
 
 
+def test_open_gives_the_bytes_with_their_stat(storage, source):
+    from storage import CHUNK_SIZE
+
+    key = audio_key("job123456")
+    storage.put_file(key, source)
+    info, body = storage.open(key)
+    assert info == storage.stat(key)
+    chunks = list(body)
+    assert b"".join(chunks) == PAYLOAD and all(len(c) <= CHUNK_SIZE for c in chunks)
+
+
 def test_missing_object(storage):
     with pytest.raises(ObjectNotFound):
         storage.stat(audio_key("missing1"))
+    with pytest.raises(ObjectNotFound):
+        storage.open(audio_key("missing1"))
     with pytest.raises(ObjectNotFound):
         list(storage.iter_range(audio_key("missing1")))
 

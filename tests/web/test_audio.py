@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import io
+import socket
 import wave
+from urllib.parse import urlsplit
 
+import psutil
 import pytest
+import requests
 
 from tests.conftest import wait_status
+from tests.support.services import wait_for
 
 WAV_BYTES = 44 + 30 * 48000 * 4
 
@@ -102,3 +107,57 @@ def test_etag_and_if_range(client, finished, storage_root):
     path.write_bytes(path.read_bytes()[:-4])
     rerun = client.get(f"/api/audio/{finished}", headers={"Range": "bytes=0-9", "If-Range": etag})
     assert rerun.status_code == 200 and rerun.headers["ETag"] != etag
+
+
+# --- under gunicorn (gevent), where a file leaves by sendfile() ------------------------------
+
+BIG = bytes(range(256)) * (48 * 4096)  # 48 MiB: more than both sockets' buffers hold
+
+
+@pytest.fixture
+def big_download(live_api, no_worker, jobs, storage_root):
+    """A finished job of the live server whose stored file is BIG: URL, session, file."""
+    session = requests.Session()
+    r = session.post(f"{live_api.url}/api/generate", json={"prompt": "long", "duration": 120})
+    job_id = r.json()["job_id"]
+    path = storage_root / "audio" / f"{job_id}.wav"
+    path.parent.mkdir(exist_ok=True)
+    path.write_bytes(BIG)
+    jobs.start(job_id, 3)
+    jobs.finish(job_id, audio_key=f"audio/{job_id}.wav")
+    return f"{live_api.url}/api/audio/{job_id}", session, path
+
+
+def test_gunicorn_sends_the_exact_bytes_and_ranges(big_download):
+    url, session, _ = big_download
+    whole = session.get(url, timeout=30)
+    assert whole.status_code == 200
+    assert int(whole.headers["Content-Length"]) == len(BIG) and whole.content == BIG
+    for start, end in [(0, 44), (1000, 9_000_123), (len(BIG) - 7, len(BIG))]:
+        r = session.get(url, headers={"Range": f"bytes={start}-{end - 1}"}, timeout=30)
+        assert r.status_code == 206
+        assert r.headers["Content-Range"] == f"bytes {start}-{end - 1}/{len(BIG)}"
+        assert int(r.headers["Content-Length"]) == end - start and r.content == BIG[start:end]
+    head = session.head(url, timeout=30)
+    assert head.status_code == 200 and head.headers["Content-Length"] == str(len(BIG))
+    assert not head.content
+
+
+def _open_by_server(server, path) -> bool:
+    root = psutil.Process(server.proc.pid)
+    return any(f.path == str(path) for p in [root, *root.children()] for f in p.open_files())
+
+
+def test_a_client_gone_mid_download_releases_the_file(big_download, live_api):
+    url, session, path = big_download
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # the server must wait on us
+    sock.connect(("127.0.0.1", live_api.port))
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    sock.sendall(f"GET {urlsplit(url).path} HTTP/1.1\r\nHost: x\r\nCookie: {cookie}\r\n\r\n"
+                 .encode())
+    assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+    wait_for(lambda: _open_by_server(live_api, path), timeout=10, what="the download to start")
+    sock.close()
+    wait_for(lambda: not _open_by_server(live_api, path), timeout=10,
+             what="the server to close the file")

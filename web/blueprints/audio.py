@@ -1,7 +1,11 @@
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 from flask import Blueprint, Response, current_app, request
 from werkzeug.http import http_date
+from werkzeug.wsgi import wrap_file
 
-from storage import CONTENT_TYPES, ObjectInfo, ObjectNotFound, StorageError, audio_key
+from storage import CHUNK_SIZE, CONTENT_TYPES, ObjectInfo, ObjectNotFound, StorageError, audio_key
 from tasks.jobs.status import Status
 from web.errors import ApiError
 from web.extensions import read_limit
@@ -34,12 +38,19 @@ def finished_job(job_id: str) -> dict:
 def send_object(key: str, filename: str, mimetype: str, missing: str) -> Response:
     """Stream a stored object with ETag, Last-Modified and one byte range."""
     storage = current_app.extensions["audio_storage"]
-    try:
-        info = storage.stat(key)
-    except ObjectNotFound:
-        raise ApiError(404, missing) from None
-    except StorageError:
-        raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
+    # Malformed or multi-range requests get the whole file (RFC 9110 allows
+    # ignoring Range); one satisfiable range gets 206, an unsatisfiable one 416.
+    byte_range = request.range
+    if byte_range is not None and (byte_range.units != "bytes" or len(byte_range.ranges) != 1):
+        byte_range = None
+    body = None
+    with _storage_errors(missing):
+        # A plain GET (most downloads) opens the object and learns its size and
+        # date in one call; a range needs them before it can say which bytes.
+        if byte_range is None and request.method != "HEAD":
+            info, body = storage.open(key)
+        else:
+            info = storage.stat(key)
     size, etag = info.size, entity_tag(info)
 
     headers = {
@@ -50,15 +61,7 @@ def send_object(key: str, filename: str, mimetype: str, missing: str) -> Respons
         "Last-Modified": http_date(info.modified),
     }
     status, start, end = 200, 0, size
-    # Malformed or multi-range requests get the whole file (RFC 9110 allows
-    # ignoring Range); one satisfiable range gets 206, an unsatisfiable one 416.
-    byte_range = request.range
-    if (
-        byte_range is not None
-        and byte_range.units == "bytes"
-        and len(byte_range.ranges) == 1
-        and if_range_matches(etag, info)
-    ):
+    if byte_range is not None and if_range_matches(etag, info):
         first, last = byte_range.ranges[0]
         # A suffix longer than the file selects all of it (RFC 9110 14.1.2).
         bounds = (0, size) if first < 0 and -first >= size > 0 else (
@@ -72,14 +75,25 @@ def send_object(key: str, filename: str, mimetype: str, missing: str) -> Respons
         status = 206
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     headers["Content-Length"] = str(end - start)
+    if body is None:
+        with _storage_errors(missing):
+            body = storage.iter_range(key, start, end)
+    if hasattr(body, "fileno"):
+        # A file on disk: the server may hand its descriptor to sendfile()
+        # (gunicorn does, for Content-Length bytes from its position).
+        body = wrap_file(request.environ, body, CHUNK_SIZE)
+    return Response(body, status=status, headers=headers, mimetype=mimetype,
+                    direct_passthrough=True)
+
+
+@contextmanager
+def _storage_errors(missing: str) -> Iterator[None]:
     try:
-        body = storage.iter_range(key, start, end)
+        yield
     except ObjectNotFound:
         raise ApiError(404, missing) from None
     except StorageError:
         raise ApiError(503, _STORAGE_DOWN, {"Retry-After": "5"}) from None
-    return Response(body, status=status, headers=headers, mimetype=mimetype,
-                    direct_passthrough=True)
 
 
 def entity_tag(info: ObjectInfo) -> str:
