@@ -205,7 +205,13 @@ if queued == '1' and push_db ~= '' then
   local refused = push(math.max(n_owner, n_client))
   if refused then return {'queue', refused, 0, -1} end
 end
-for i = 19 + n_lists, #ARGV, 2 do redis.call('HSET', job_key, ARGV[i], ARGV[i + 1]) end
+-- The record's fields: one JSON object of strings (one argument, one HSET).
+local flat = {}
+for name, value in pairs(cjson.decode(ARGV[19 + n_lists])) do
+  flat[#flat + 1] = name
+  flat[#flat + 1] = value
+end
+redis.call('HSET', job_key, unpack(flat))
 redis.call('EXPIRE', job_key, ttl)
 redis.call('ZADD', owner_index, score, job_id)
 redis.call('EXPIRE', owner_index, ttl)
@@ -426,8 +432,7 @@ class JobStore:
             args += [push.db, push.message_head, push.channel, push.event, self._db]
         args += [*(renew or ("", "", "")), len(push.queue_keys) if push else 0]
         args += push.queue_keys if push else ()
-        for name, value in self._encode(record).items():
-            args += [name, value]
+        args.append(json.dumps(self._encode(record)))
         scope, first, second, rank, *rest = self._create(
             keys=[_job_key(job_id), _owner_key(owner), _QUEUE_KEY, _QUEUED_DURATIONS_KEY,
                   owner_set, client_set, _events_channel(job_id), _WORKERS_KEY,

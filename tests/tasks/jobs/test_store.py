@@ -144,3 +144,13 @@ def test_scripts_are_sent_again_after_noscript(jobs):
     jobs.r.script_flush()
     assert jobs.finish("noscript01", audio_key="audio/noscript01.wav") == "ok"
     assert jobs.get("noscript01")["status"] == "finished"
+
+
+def test_any_text_survives_the_create_script(jobs):
+    # The record's fields reach the script as one JSON object (cjson on Redis's side).
+    prompt = '🎷 smooth jazz — café 日本語\n"quoted" \\ back\u2028 tab\t end'
+    jobs.create("textjob0001", "owner-t", {"prompt": prompt, "duration": 30, "genre": "",
+                                           "lyrics": "[verse]\nla la\n\n[chorus]\n"})
+    record = jobs.get("textjob0001")
+    assert (record["prompt"], record["duration"], record["genre"]) == (prompt, 30, "")
+    assert record["lyrics"] == "[verse]\nla la\n\n[chorus]\n"
