@@ -166,6 +166,11 @@ class JobEventStream:
     def __iter__(self) -> Iterator[str]:
         try:
             yield from self._body()
+            # The job's other streams were woken by the same message: let them
+            # write their events before this one's teardown (the response's
+            # last chunk, the slot's release, the access log) takes its turn.
+            # Under gevent this is the loop's turn; elsewhere a no-op.
+            time.sleep(0)
         finally:
             self.close()
 
