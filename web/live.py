@@ -26,6 +26,7 @@ import redis
 from prometheus_client import Gauge
 
 from tasks.jobs.store import JobStore
+from web.alarms import ALARMS
 
 log = logging.getLogger("web.live")
 
@@ -69,6 +70,7 @@ class Subscription:
         # 1,000 streams per transition was a large share of the delivery time.
         self._pending: deque = deque()
         self._arrived = threading.Event()
+        self.alarm: float | None = None  # when ALARMS rings this (see web/alarms.py)
 
     def offer(self, event: dict) -> None:
         """Hand the stream an event (the hub's side; never blocks)."""
@@ -80,18 +82,27 @@ class Subscription:
         self._arrived.set()
 
     def get(self, timeout: float) -> dict | None:
-        """The next event, or None after `timeout` seconds without one."""
-        if not self._pending:
-            self._arrived.wait(max(0.0, timeout))
+        """The next event, or None after `timeout` seconds without one.
+
+        None may also come sooner (an alarm armed for an earlier deadline);
+        the stream checks its clock and waits again, as after any timeout.
+        """
+        if not self._pending and timeout > 0:
+            ALARMS.arm(self, time.monotonic() + timeout)
+            self._arrived.wait()
         try:
             event = self._pending.popleft()
         except IndexError:
+            self._arrived.clear()  # rung by the alarm: the next wait waits
             return None
         if not self._pending:
             # An offer between the pop and this clear leaves its event pending:
             # the next get finds it without waiting.
             self._arrived.clear()
         return event
+
+    def ring(self) -> None:
+        self._arrived.set()
 
     def close(self) -> None:
         self.hub._remove(self)

@@ -59,3 +59,27 @@ def test_a_live_event_is_its_message_with_an_empty_memo():
     event = LiveEvent({"event": "started"}, record={"job_id": "x"})
     assert event == {"event": "started", "record": {"job_id": "x"}}
     assert event.shared == {}
+
+
+def test_a_wait_rings_at_its_deadline_even_when_armed_later_first():
+    early, late = Subscription(Hub(), "abcdefgh1234"), Subscription(Hub(), "abcdefgh1234")
+    began = time.monotonic()
+    waiters = [threading.Thread(target=sub.get, args=(wait,))
+               for sub, wait in ((late, 0.6), (early, 0.2))]
+    for waiter in waiters:
+        waiter.start()
+        time.sleep(0.02)
+    waiters[1].join(5)
+    assert 0.15 <= time.monotonic() - began < 0.5  # the sooner alarm was not held up
+    waiters[0].join(5)
+    assert time.monotonic() - began >= 0.55
+
+
+def test_an_early_ring_returns_none_and_the_next_wait_waits_again():
+    sub = Subscription(Hub(), "abcdefgh1234")
+    assert sub.get(0.1) is None
+    sub.ring()  # a stale alarm, rung while the stream was busy
+    assert sub.get(1.0) is None  # at once: the stream re-checks its clock
+    began = time.monotonic()
+    assert sub.get(0.2) is None
+    assert time.monotonic() - began >= 0.15
