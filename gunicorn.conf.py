@@ -72,6 +72,22 @@ def post_worker_init(worker):
         from web.gevent_sendfile import install
 
         install()
+    _quieter_gc()
+
+
+def _quieter_gc():
+    # A worker holding 1,000 event streams tracks ~190,000 objects, and a full
+    # collection of them stopped every stream for 30-115 ms, two or three times
+    # in a burst of job events (objects in flight at each young collection are
+    # promoted, and promotions trigger the full ones). The app's own ~76,000
+    # objects live as long as the worker: frozen, no collection scans them
+    # again; and young collections every 7,000 allocations instead of 700
+    # promote a tenth as much, so full ones come about ten times less often.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(7000, 10, 10)
 
 
 def post_request(worker, req, environ, resp):

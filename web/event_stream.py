@@ -82,11 +82,19 @@ class JobEventStream:
                 self.sent.update(status=seen[1], progress=seen[2])
 
     # --- events ------------------------------------------------------------------
-    def state_event(self, record: dict | None) -> str | None:
-        """An event for the record's state, or None if the client has seen it."""
+    def state_event(self, record: dict | None, shared: dict | None = None) -> str | None:
+        """An event for the record's state, or None if the client has seen it.
+
+        `shared`: the memo of a live-feed message whose record this is (see
+        web.live.LiveEvent), so the view and text are built once per message.
+        """
         if record is None:  # deleted (expired) under us: nothing more will come
             return None
-        view = public_job(record)
+        view = shared.get("view") if shared is not None else None
+        if view is None:
+            view = public_job(record)
+            if shared is not None:
+                shared["view"] = view
         status, sent = view["status"], self.sent
         attempts = int(record.get("attempts") or 0)
         if attempts != self.attempts:  # run again (requeued): its states are news
@@ -100,46 +108,69 @@ class JobEventStream:
                 return None
             if sent["status"] is None:
                 # The page counts this down; later events carry the new position.
-                view["estimated_wait"] = self.wait_estimate(record)
+                # This stream's own estimate: its text is not the shared one.
+                view = {**view, "estimated_wait": self.wait_estimate(record)}
+                shared = None
         elif status == sent["status"]:
             if status != Status.STARTED or view.get("progress", 0) <= sent["progress"]:
                 return None
-            return self.progress_event(view["progress"], view)
+            return self.progress_event(view["progress"], view, shared)
         sent.update(
             status=status,
             progress=view.get("progress", -1),
             queue_position=view.get("queue_position"),
         )
-        return self._emit(status, view)
+        return self._emit(status, view, shared)
 
-    def progress_event(self, percent: int, view: dict | None = None) -> str | None:
+    def progress_event(
+        self, percent: int, view: dict | None = None, shared: dict | None = None
+    ) -> str | None:
         if self.sent["status"] != Status.STARTED or percent <= self.sent["progress"]:
             return None
         self.sent["progress"] = percent
         data = dict(view) if view else {"job_id": self.job_id, "status": Status.STARTED}
         data["progress"] = percent
-        return self._emit("progress", data)
+        return self._emit("progress", data, shared)
 
     def on_message(self, message) -> str | None:
         """SSE text for one live-feed message (None: nothing new for this client)."""
         if message is RESYNC or message.get("event") != "progress":
             # The hub read the record once for all of this job's streams.
-            record = message["record"] if "record" in message else self.fetch(self.job_id)
+            if "record" not in message:
+                record, shared = self.fetch(self.job_id), None
+            else:
+                record, shared = message["record"], getattr(message, "shared", None)
             if record is None:
                 raise _Gone()
-            return self.state_event(record)
+            return self.state_event(record, shared)
         progress = message.get("progress")
-        return self.progress_event(progress) if isinstance(progress, int) else None
+        if not isinstance(progress, int):
+            return None
+        return self.progress_event(progress, shared=getattr(message, "shared", None))
 
-    def _emit(self, name: str, data: dict) -> str:
+    def _emit(self, name: str, data: dict, shared: dict | None = None) -> str:
         status = Status.STARTED if name == "progress" else name
         progress = self.sent["progress"] if status == Status.STARTED else -1
-        return sse(name, data, event_id(self.attempts, status, progress))
+        eid = event_id(self.attempts, status, progress)
+        if shared is None:
+            return sse(name, data, eid)
+        # Within one message, the event's name and id fix its data (the job's
+        # view of the message's record, or its progress), so a stream in the
+        # same state as another sends the text that one built.
+        text = shared.get((name, eid))
+        if text is None:
+            text = shared[(name, eid)] = sse(name, data, eid)
+        return text
 
     # --- the body ----------------------------------------------------------------
     def __iter__(self) -> Iterator[str]:
         try:
             yield from self._body()
+            # The job's other streams were woken by the same message: let them
+            # write their events before this one's teardown (the response's
+            # last chunk, the slot's release, the access log) takes its turn.
+            # Under gevent this is the loop's turn; elsewhere a no-op.
+            time.sleep(0)
         finally:
             self.close()
 

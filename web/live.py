@@ -18,18 +18,21 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
 import threading
 import time
+from collections import deque
 
 import redis
 from prometheus_client import Gauge
 
 from tasks.jobs.store import JobStore
+from web.alarms import ALARMS
 
 log = logging.getLogger("web.live")
 
 RESYNC = {"event": "_resync"}
+# Events a stream may fall behind by before it is told to re-read the record instead.
+MAX_PENDING = 1000
 # The feed pings Redis when it has heard nothing for a while; no answer within
 # FEED_SILENCE_SECONDS and it reconnects (streams then re-read their records).
 PING_SECONDS = 3.0
@@ -41,20 +44,65 @@ OPEN_SUBSCRIPTIONS = Gauge(
 )
 
 
+class LiveEvent(dict):
+    """A feed message: one object handed to every local stream of its job.
+
+    `shared` keeps what a stream derives from the message alone (the job's
+    public view, the SSE text of a state), so the streams of one job, nearly
+    all in the same state, build each of those once between them.
+    """
+
+    __slots__ = ("shared",)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.shared: dict = {}
+
+
 class Subscription:
     """The events of one job, for one stream. Use as a context manager."""
 
     def __init__(self, hub: EventHub, job_id: str) -> None:
         self.hub = hub
         self.job_id = job_id
-        self.queue: queue.Queue = queue.Queue(maxsize=1000)
+        # A deque and an event rather than a queue.Queue: a Queue's get takes
+        # its mutex, a fresh waiter lock and two conditions per call, which at
+        # 1,000 streams per transition was a large share of the delivery time.
+        self._pending: deque = deque()
+        self._arrived = threading.Event()
+        self.alarm: float | None = None  # when ALARMS rings this (see web/alarms.py)
+
+    def offer(self, event: dict) -> None:
+        """Hand the stream an event (the hub's side; never blocks)."""
+        if len(self._pending) >= MAX_PENDING:
+            # A stuck reader: what it missed is in the record, so it re-reads that.
+            self._pending.clear()
+            event = RESYNC
+        self._pending.append(event)
+        self._arrived.set()
 
     def get(self, timeout: float) -> dict | None:
-        """The next event, or None after `timeout` seconds without one."""
+        """The next event, or None after `timeout` seconds without one.
+
+        None may also come sooner (an alarm armed for an earlier deadline);
+        the stream checks its clock and waits again, as after any timeout.
+        """
+        if not self._pending and timeout > 0:
+            ALARMS.arm(self, time.monotonic() + timeout)
+            self._arrived.wait()
         try:
-            return self.queue.get(timeout=max(0.0, timeout))
-        except queue.Empty:
+            event = self._pending.popleft()
+        except IndexError:
+            self._arrived.clear()  # rung by the alarm: the next wait waits
             return None
+        if not self._pending:
+            # An offer between the pop and this clear leaves its event pending:
+            # the next get finds it without waiting.
+            self._arrived.clear()
+        return event
+
+    def ring(self) -> None:
+        self._arrived.set()
 
     def close(self) -> None:
         self.hub._remove(self)
@@ -116,17 +164,19 @@ class EventHub:
             return
         if event.get("event") != "progress":
             try:
-                event = {**event, "record": self.fetch(job_id)}
+                event = LiveEvent(event, record=self.fetch(job_id))
             except redis.RedisError:
                 event = RESYNC  # each stream re-reads for itself
+        else:
+            event = LiveEvent(event)
         for sub in subs:
-            _offer(sub.queue, event)
+            sub.offer(event)
 
     def _resync_all(self) -> None:
         with self._lock:
             subs = [s for group in self._listeners.values() for s in group]
         for sub in subs:
-            _offer(sub.queue, RESYNC)
+            sub.offer(RESYNC)
 
     # --- the listener thread --------------------------------------------------
     def _ensure_running(self) -> None:
@@ -191,25 +241,6 @@ class EventHub:
         parsed = self.store.job_event(message)
         if parsed is not None:
             self._dispatch(*parsed)
-
-
-def _offer(q: queue.Queue, event) -> None:
-    try:
-        q.put_nowait(event)
-    except queue.Full:  # a stuck reader: make it re-read the record
-        _replace_with_resync(q)
-
-
-def _replace_with_resync(q: queue.Queue) -> None:
-    try:
-        while True:
-            q.get_nowait()
-    except queue.Empty:
-        pass
-    try:
-        q.put_nowait(RESYNC)
-    except queue.Full:
-        pass
 
 
 _hubs: dict[str, EventHub] = {}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from web.event_stream import JobEventStream
-from web.live import RESYNC
+from web.live import RESYNC, LiveEvent
 
 
 class FakeSub:
@@ -132,3 +132,47 @@ def test_a_run_again_or_a_foreign_id_starts_afresh():
     assert events(resumed("1.canceled.-1", running, [
         {"event": "finished", "record": record("finished", attempts=1)}])) == [
         "started", "finished"]
+
+
+def test_streams_in_the_same_state_share_one_text_per_message():
+    started = LiveEvent({"event": "started"}, record=record("started", progress=0, attempts=1))
+    progress = LiveEvent({"event": "progress", "progress": 40})
+    finished = LiveEvent({"event": "finished"}, record=record("finished", attempts=1))
+    plain = [{"event": "started", "record": record("started", progress=0, attempts=1)},
+             {"event": "progress", "progress": 40},
+             {"event": "finished", "record": record("finished", attempts=1)}]
+    one, _ = make([started, progress, finished])
+    two, _ = make([started, progress, finished])
+    alone, _ = make(plain)
+    first, second, unshared = list(one), list(two), list(alone)
+    # The same text as a stream building its own, built once for both.
+    assert first == second == unshared
+    assert all(a is b for a, b in zip(first[2:], second[2:], strict=True))
+    assert len(finished.shared) == 2  # the job's view and one text
+
+
+def test_a_stream_in_another_state_gets_its_own_text_from_a_shared_message():
+    progress = LiveEvent({"event": "progress", "progress": 40})
+    ahead, _ = make([LiveEvent({"event": "started"},
+                               record=record("started", progress=0, attempts=2)), progress])
+    behind, _ = make([LiveEvent({"event": "started"},
+                                record=record("started", progress=0, attempts=1)), progress])
+    assert ids(list(ahead))[-1] == "2.started.40"
+    assert ids(list(behind))[-1] == "1.started.40"
+
+
+def test_a_first_queued_event_keeps_its_own_wait_estimate():
+    # Requeued (a new attempt): each stream's first queued event has its own estimate.
+    requeued = LiveEvent({"event": "queued"},
+                         record=record("queued", queue_position=3, attempts=2))
+    texts = []
+    for estimate in (42, 7):
+        stream = JobEventStream(
+            FakeSub([requeued]), record("started", progress=10, attempts=1),
+            fetch=lambda _id: None, wait_estimate=lambda _rec, e=estimate: e,
+            keepalive=15.0, max_seconds=1000.0, clock=Clock(),
+        )
+        stream.state_event(stream.record)  # the first event, as the stream starts
+        texts.append(stream.on_message(requeued))
+    assert '"estimated_wait":42' in texts[0] and '"estimated_wait":7' in texts[1]
+    assert "estimated_wait" not in requeued.shared["view"]
