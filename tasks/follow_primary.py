@@ -7,9 +7,9 @@ takes messages from it and acknowledges there, until the sentinels demote it
 (about 10 s later, when they close its clients): work the resync then
 discards. This consumer step asks the sentinels who is primary every second
 (a timer in the event loop) and, when the consumer's connection is not to that
-node, shuts the socket down: Celery sees the connection lost, exactly as when
-the sentinels close it, and reconnects through the sentinels to the new
-primary. Without REDIS_SENTINELS it does nothing.
+node, shuts the socket down and raises a connection error out of the event
+loop: Celery sees the connection lost, exactly as when the sentinels close it,
+and reconnects through the sentinels to the new primary. Without REDIS_SENTINELS it does nothing.
 """
 
 from __future__ import annotations
@@ -68,3 +68,10 @@ class FollowPrimary(bootsteps.StartStopStep):
             sock.shutdown(socket.SHUT_RDWR)
         except OSError:
             pass  # already closed
+        # The loop notices a shut socket only when it reads it, and with a message
+        # still unacknowledged (acks late, prefetch 1: say its ack timed out on the
+        # stopped primary) no BRPOP is waiting, so nothing ever read it and the
+        # worker sat idle. A connection error raised here leaves the event loop
+        # (its timers pass the broker's connection errors on), and Celery
+        # reconnects through the sentinels as for any lost connection.
+        raise redis.ConnectionError(f"broker consumer not on the primary {primary[0]}:{primary[1]}")
