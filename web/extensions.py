@@ -37,6 +37,15 @@ def read_limit_value() -> str:
 read_limit = read_limiter.shared_limit(read_limit_value, scope=READ_SCOPE, key_func=read_key)
 
 
+def storage_key(extension: Limiter, item, key: str, scope: str) -> str:
+    """The storage key under which `extension` counts `item` for (key, scope): what
+    its own checks would hit, for the scripts that count on the same keys
+    (web/poll.py, web/submit_limits.py)."""
+    prefix = extension._key_prefix  # RATELIMIT_KEY_PREFIX, as the extension applies it
+    parts = [prefix, key, scope] if prefix else [key, scope]
+    return extension.storage.prefixed_key(item.key_for(*parts))
+
+
 def drop_idle_middleware(app, extension: Limiter) -> None:
     """Remove a limiter's before-request hook when it has nothing to check there.
 

@@ -21,6 +21,7 @@ from limits import parse_many
 
 from tasks.jobs.store import JOB_ID_RE, JobStore
 from web.errors import ApiError, rate_limited
+from web.extensions import storage_key
 
 _SCRIPT = (Path(__file__).parent / "lua" / "poll.lua").read_text()
 
@@ -47,12 +48,7 @@ class JobPoll:
         self._keys_of = functools.lru_cache(maxsize=4096)(self._build_counter_keys)
 
     def _build_counter_keys(self, caller: str) -> tuple[str, ...]:
-        args = [caller, self.scope]
-        prefix = self.limiter._key_prefix  # RATELIMIT_KEY_PREFIX, as the extension applies it
-        if prefix:
-            args = [prefix, *args]
-        storage = self.limiter.storage
-        return tuple(storage.prefixed_key(item.key_for(*args)) for item in self.items)
+        return tuple(storage_key(self.limiter, item, caller, self.scope) for item in self.items)
 
     def _counter_keys(self) -> tuple[str, ...]:
         return self._keys_of(self.key_func())

@@ -22,6 +22,7 @@ from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
 
 from web.errors import ApiError, rate_limited
+from web.extensions import storage_key
 
 _SCRIPT = (Path(__file__).parent / "lua" / "submit_limits.lua").read_text()
 SCOPE = "generate.create"  # the endpoint: Flask-Limiter's scope for a route's own limits
@@ -47,18 +48,15 @@ class SubmitLimits:
         """
         if not self.limiter.enabled or not limits:
             return
-        prefix = self.limiter._key_prefix  # RATELIMIT_KEY_PREFIX, as the extension applies it
-        storage = self.limiter.storage
         # Flask-Limiter's order: by each limit's window, then amount.
         pairs = sorted(((item, key) for value, key in limits for item in self._items(value)),
                        key=lambda pair: pair[0])
         keys, args = [], [repr(time.time()), "1" if report else "0"]
         for item, key in pairs:
-            parts = [prefix, key, SCOPE] if prefix else [key, SCOPE]
-            keys.append(storage.prefixed_key(item.key_for(*parts)))
+            keys.append(storage_key(self.limiter, item, key, SCOPE))
             args += [item.amount, item.get_expiry()]
         if self._script is None:
-            self._script = storage.get_connection().register_script(_SCRIPT)
+            self._script = self.limiter.storage.get_connection().register_script(_SCRIPT)
         full, oldest, count = self._script(keys=keys, args=args)
         if full:
             item = pairs[full - 1][0]
