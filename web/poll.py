@@ -86,21 +86,19 @@ class JobPoll:
             return self._script(keys=keys, args=args)
         try:
             conn.send_command("EVALSHA", self._script.sha, len(keys), *keys, *args)
-            reply = conn.read_response()
+            return conn.read_response()
         except redis.ResponseError:
-            reply = None  # e.g. NOSCRIPT; the connection is fine
+            pass  # e.g. NOSCRIPT; the connection is fine
         except redis.TimeoutError:
             # A Redis that stopped answering: asking again would only double the
             # wait before the 503 (tests/web/test_redis_outage.py).
             conn.disconnect()
-            pool.release(conn)
             raise
         except (redis.RedisError, OSError):
             conn.disconnect()
-            reply = None
-        pool.release(conn)
-        return reply if reply is not None else self._script(keys=keys, args=args)
-
+        finally:
+            pool.release(conn)
+        return self._script(keys=keys, args=args)
 
 def job_poll() -> JobPoll:
     return current_app.extensions["job_poll"]
