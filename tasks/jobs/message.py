@@ -18,6 +18,7 @@ CLI, stall sweep) still goes through `send_task` (tasks.jobs.submit.enqueue).
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import uuid
@@ -95,6 +96,10 @@ class GenerateMessages:
         step = self.steps[bisect(self.steps, priority) - 1]
         return f"{QUEUE}{Channel.sep}{step}" if step else QUEUE
 
+    @functools.lru_cache(maxsize=4)  # noqa: B019 - one builder per broker DB, for the process
+    def _queue_keys(self, max_priority: int) -> tuple[str, ...]:
+        return tuple(self.queue_key(p) for p in range(max_priority + 1))
+
     def _hostname(self) -> str:
         # As Celery's event dispatcher names this process (and again after a fork).
         pid = os.getpid()
@@ -114,8 +119,8 @@ class GenerateMessages:
         task = _wrapped(message.body, message.headers,
                         {**message.properties, "kwargsrepr": kwargsrepr}, "", QUEUE, 0,
                         PERSISTENT_DELIVERY_MODE)
-        assert task.endswith(_PRIORITY_TAIL)
-        keys = tuple(self.queue_key(p) for p in range(max_priority + 1))
+        assert task.endswith(_PRIORITY_TAIL)  # the script writes the priority in its place
+        keys = self._queue_keys(max_priority)
         head = task[: -len("0}}")]
         if not self.events:
             return BrokerPush(self.db, keys, head)
