@@ -96,7 +96,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     for extension in (limiter, read_limiter):
         extension._storage_options = {}
         extension.init_app(app)
-        drop_idle_middleware(app, extension)
     app.extensions["submit_limits"] = SubmitLimits(limiter)
     app.extensions["job_poll"] = JobPoll(
         app.extensions["jobs"], read_limiter, settings.rate_limit_read_ip, READ_SCOPE, read_key
@@ -129,6 +128,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in (health, ops, generate, jobs, events, audio, exports, webhook_secrets, page,
                    openapi):
         app.register_blueprint(module.bp)
+    for extension in (limiter, read_limiter):  # once every route's limits are known
+        drop_idle_middleware(app, extension)
 
     from web.cli import keys
 

@@ -82,13 +82,34 @@ def test_limiter_hooks_are_dropped_only_when_idle():
 
     from web.extensions import drop_idle_middleware
 
-    for defaults, kept in (([], False), (["1/minute"], True)):
+    def injects_headers(app, extension) -> bool:
+        return any(getattr(hook, "args", None) == (extension,)
+                   for hook in app.after_request_funcs[None])
+
+    for defaults, headers, deduct, kept, kept_after in (
+        ([], False, False, False, False),
+        (["1/minute"], False, False, True, False),
+        ([], True, False, False, True),
+        ([], False, True, False, True),
+    ):
         app = Flask(__name__)
         app.config["RATELIMIT_STORAGE_URI"] = "memory://"
-        extension = Limiter(key_func=lambda: "k", default_limits=defaults)
+        extension = Limiter(key_func=lambda: "k", default_limits=defaults,
+                            headers_enabled=headers)
         extension.init_app(app)
+        assert injects_headers(app, extension)
+
+        @app.get("/")
+        @extension.limit("5/minute", deduct_when=(lambda response: True) if deduct else None)
+        def view():
+            return "ok"
+
         drop_idle_middleware(app, extension)
         assert (extension._check_request_limit in app.before_request_funcs[None]) is kept
+        assert injects_headers(app, extension) is kept_after
+        assert not app.teardown_request_funcs.get(None)
+        with app.test_client() as client:  # the limit still holds, hooks or not
+            assert [client.get("/").status_code for _ in range(6)] == [200] * 5 + [429]
 
 
 def test_a_poll_after_a_script_flush_counts_once(make_settings, no_worker, sent, settings):
