@@ -22,13 +22,9 @@ from limits import parse_many
 
 from tasks.jobs.store import JOB_ID_RE, JobStore
 from web.errors import ApiError, rate_limited
-from web.extensions import storage_key
+from web.extensions import redis_db, storage_key
 
 _SCRIPT = (Path(__file__).parent / "lua" / "poll.lua").read_text()
-
-
-def _db(client) -> int:
-    return int(client.connection_pool.connection_kwargs.get("db") or 0)
 
 
 class JobPoll:
@@ -41,8 +37,8 @@ class JobPoll:
         self.items = sorted(parse_many(limit_value))
         self._script = jobs.r.register_script(_SCRIPT)
         # RATELIMIT_ENABLED=False leaves the limiter without storage: nothing is counted.
-        limits_db = _db(read_limiter.storage.get_connection()) if read_limiter.enabled else 0
-        self._dbs = (limits_db, _db(jobs.r))
+        limits_db = redis_db(read_limiter.storage.get_connection()) if read_limiter.enabled else 0
+        self._dbs = (limits_db, redis_db(jobs.r))
         # Fixed-window keys hold no time, so a caller's keys and every limit's
         # (amount, expiry) are the same on each of its polls.
         self._limit_args = [n for item in self.items for n in (item.amount, item.get_expiry())]

@@ -22,6 +22,7 @@ import redis
 
 from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
+from tasks.jobs.windows import MOVING_WINDOW_LUA, RateLimited, Windows
 
 if TYPE_CHECKING:
     from tasks.jobs.message import BrokerPush
@@ -156,7 +157,7 @@ end
 # that expired while active must not hold a slot forever), but only when the
 # set is at its cap: below it, pruning cannot change the answer, and a scan
 # per submit would cost O(active jobs).
-_CREATE = _LUA_HELPERS + """
+_CREATE = _LUA_HELPERS + MOVING_WINDOW_LUA + """
 local function active(set, cap)
   local n = redis.call('SCARD', set)
   if n < cap then return n end
@@ -192,6 +193,21 @@ if redis.call('HGET', job_key, 'created_at') == created_at then
   -- were checked then; counting the job against them again would refuse it.
   local rank = redis.call('ZRANK', queue, job_id)
   return {'ok', 0, 0, rank or -1, 0}
+end
+-- Rate windows (tasks/jobs/windows.py), after the record JSON: their DB, now, report,
+-- how many (their lists end KEYS), then amount and expiry per list. Taken before the
+-- caps, so a submit the caps refuse still counts, as one refused by its body does.
+local w = 20 + n_lists
+local n_windows = tonumber(ARGV[w + 3] or '0')
+local window = {0, '', 0}
+if n_windows > 0 then
+  local lists = {}
+  for i = 1, n_windows do lists[i] = KEYS[#KEYS - n_windows + i] end
+  redis.call('SELECT', ARGV[w])
+  window = take_windows(lists, ARGV, w + 4, tonumber(ARGV[w + 1]), ARGV[w + 1],
+                        ARGV[w + 2] == '1')
+  redis.call('SELECT', jobs_db)
+  if window[1] > 0 then return {'rate', window[1], window[2], -1} end
 end
 local n_owner = redis.call('SCARD', owner_set)
 if max_owner > 0 then n_owner = active(owner_set, max_owner) end
@@ -234,10 +250,12 @@ end
 if queued ~= '1' then return {'ok', n_owner, n_client, rank, renewed} end
 -- What the wait estimate needs (JobStore.queue_totals), in this same round trip.
 local runtimes = {}
-for i = 9, #KEYS do runtimes[#runtimes + 1] = redis.call('LRANGE', KEYS[i], 0, -1) end
+for i = 9, #KEYS - n_windows do
+  runtimes[#runtimes + 1] = redis.call('LRANGE', KEYS[i], 0, -1)
+end
 local answer = {'ok', n_owner, n_client, rank, renewed, redis.call('HGETALL', totals),
                 redis.call('ZCARD', queue), redis.call('ZCOUNT', workers, live_since, '+inf'),
-                runtimes}
+                runtimes, window[2], window[3]}
 if push_event ~= '' then redis.call('PUBLISH', push_channel, push_event) end
 return answer
 """
@@ -394,7 +412,7 @@ class JobStore:
         self, job_id: str, owner: str, fields: dict, *, queued: bool = True,
         client: str | None = None, max_owner: int = 0, max_client: int = 0,
         runtimes: tuple[int, ...] = (), push: BrokerPush | None = None,
-        renew: tuple[int, str, int] | None = None,
+        renew: tuple[int, str, int] | None = None, windows: Windows | None = None,
     ) -> dict:
         """Make a queued record unless the owner or client (a client_key()) is at its cap.
 
@@ -406,7 +424,9 @@ class JobStore:
         (tasks.jobs.message), sent by the same script, so the job is recorded
         and queued together or not at all. `renew`: (DB, key, seconds), a key
         whose life restarts with the job (the record's `renewed` says if it
-        still existed).
+        still existed). `windows`: rate windows taken first (raises RateLimited,
+        nothing written); a reported one leaves (oldest time, requests) in the
+        record's `window`.
         """
         now = utcnow()
         record = {
@@ -433,13 +453,18 @@ class JobStore:
         args += [*(renew or ("", "", "")), len(push.queue_keys) if push else 0]
         args += push.queue_keys if push else ()
         args.append(json.dumps(self._encode(record)))
+        if windows is not None:
+            args += windows.args()
         scope, first, second, rank, *rest = self._create(
             keys=[_job_key(job_id), _owner_key(owner), _QUEUE_KEY, _QUEUED_DURATIONS_KEY,
                   owner_set, client_set, _events_channel(job_id), _WORKERS_KEY,
-                  *(_RUNTIME_KEY.format(duration=d) for d in runtimes)],
+                  *(_RUNTIME_KEY.format(duration=d) for d in runtimes),
+                  *(windows.keys if windows is not None else ())],
             args=args,
         )
         scope = scope.decode() if isinstance(scope, bytes) else scope
+        if scope == "rate":
+            raise RateLimited(int(first), float(second))
         if scope == "owner":
             raise TooManyActiveJobs("session", int(first), max_owner)
         if scope == "client":
@@ -448,12 +473,14 @@ class JobStore:
             raise QueueRefused(first.decode() if isinstance(first, bytes) else str(first))
         record["active_before"] = max(int(first), int(second))
         record["renewed"] = bool(rest and rest[0])
-        totals = rest[1:]
+        totals, window = rest[1:5], rest[5:7]
         if queued:
             # Taken in the same script: a worker may start the job right after.
             record["queue_position"] = None if rank < 0 else rank + 1
             if totals:  # (not on a retried call's short answer)
                 record["queue_totals"] = _totals(rank, *totals, runtimes)
+        if windows is not None and windows.report and window and window[0]:
+            record["window"] = (float(window[0]), int(window[1]))
         return {k: v for k, v in record.items() if v is not None or k == "queue_position"}
 
     def create_if_absent(self, job_id: str, owner: str, fields: dict) -> bool:

@@ -16,9 +16,11 @@ from tasks.jobs.message import GenerateMessages
 from tasks.jobs.params import DURATIONS, JobParams
 from tasks.jobs.store import JobStore, QueueRefused, TooManyActiveJobs
 from tasks.jobs.store import client_key as store_client_key
+from tasks.jobs.windows import RateLimited, Windows
 
 __all__ = [
-    "TooManyActiveJobs", "QueueUnavailable", "submit", "enqueue", "estimated_wait", "retry_after",
+    "TooManyActiveJobs", "QueueUnavailable", "RateLimited", "submit", "enqueue",
+    "estimated_wait", "retry_after",
 ]
 
 
@@ -57,16 +59,18 @@ def submit(
     jobs: JobStore, settings: Settings, owner: str, params: JobParams,
     client_key: str | None = None, max_owner: int | None = None,
     record_fields: dict | None = None, edit: Edit | None = None,
-    renew: tuple[int, str, int] | None = None,
+    renew: tuple[int, str, int] | None = None, windows: Windows | None = None,
 ) -> dict:
-    """Record and queue the job within the caps, in one script, with time limits scaled
-    to its duration (an edit's: its result's length; `edit` is what
-    tasks.jobs.edits.resolve made of it).
+    """Record and queue the job within the rate windows and caps, in one script, with
+    time limits scaled to its duration (an edit's: its result's length; `edit` is
+    what tasks.jobs.edits.resolve made of it).
 
     `max_owner` replaces the per-session cap (an API client's own); without a
     `client_key` no per-IP cap applies. `record_fields` go on the record only.
     `renew`: (DB, key, seconds) of a key whose life restarts with the job (JobStore.create).
-    Raises TooManyActiveJobs (nothing recorded) or QueueUnavailable (nothing queued).
+    `windows`: rate windows counted first (JobStore.create).
+    Raises RateLimited (nothing counted or recorded), TooManyActiveJobs (nothing
+    recorded) or QueueUnavailable (nothing queued).
     """
     job_id = new_job_id()
     if edit is None:
@@ -88,7 +92,7 @@ def submit(
             max_owner=settings.max_active_jobs_per_session if max_owner is None else max_owner,
             max_client=settings.max_active_jobs_per_ip,
             runtimes=DURATIONS,  # for estimated_wait, in the same round trip
-            push=push, renew=renew,
+            push=push, renew=renew, windows=windows,
         )
     except QueueRefused as exc:
         raise QueueUnavailable(str(exc)) from exc

@@ -96,3 +96,40 @@ def test_submit_limits_live_on_flask_limiters_keys(make_settings, settings, no_w
     assert any("/ip:198.51.100.7/generate.create/" in k for k in keys)
     assert any("/owner:" in k and k.endswith("/generate.create/5/1/minute") for k in keys)
     assert all(limits.type(k) == b"list" and limits.llen(k) == 1 for k in keys)
+
+
+def test_a_submit_is_one_round_trip_limits_included(make_settings, settings, no_worker, sent):
+    """The job's own script counts the limits (web/submit_limits.py): nothing else is sent."""
+    import redis
+
+    app = make_client(make_settings, rate_limit_session="3/minute", rate_limit_ip="100/minute")
+    client = app.test_client()
+    assert client.post("/api/generate", json={"prompt": "x"}).status_code == 202  # new session
+    sent.clear()
+    assert client.post("/api/generate", json={"prompt": "x"}).status_code == 202
+    assert sent == ["EVALSHA"]
+    limits = redis.Redis.from_url(settings.redis_url_for("limits"))
+    (owner_key,) = limits.keys("*/owner:*generate.create*")
+    assert limits.llen(owner_key) == 2
+    assert client.post("/api/generate", json={"prompt": "x"}).status_code == 202
+    sent.clear()
+    r = client.post("/api/generate", json={"prompt": "x"})
+    assert r.status_code == 429 and 0 < int(r.headers["Retry-After"]) <= 60
+    assert sent == ["EVALSHA"]
+    assert client.get("/api/jobs").get_json()["total"] == 3  # the refused one left no job
+
+
+def test_a_submit_refused_for_its_body_still_counts(make_settings, no_worker):
+    """As under Flask-Limiter: bad bodies use up the allowance, and past it they get 429."""
+    app = make_client(make_settings, rate_limit_session="100/minute", rate_limit_ip="3/minute")
+    client = app.test_client()
+    bad = [
+        client.post("/api/generate", data="{", content_type="application/json"),
+        client.post("/api/generate", json={"prompt": "x", "duration": 45}),
+        client.post("/api/generate", data="prompt=x"),
+    ]
+    assert [r.status_code for r in bad] == [400, 400, 415]
+    r = client.post("/api/generate", json={"prompt": "x"})
+    assert r.status_code == 429, r.get_json()
+    r = client.post("/api/generate", data="{", content_type="application/json")
+    assert r.status_code == 429  # the full limit is answered before the body

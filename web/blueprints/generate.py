@@ -1,10 +1,11 @@
 from flask import Blueprint, current_app, jsonify, request, session
 
-from tasks.jobs.edits import SourceRefused, resolve
+from tasks.jobs.edits import Edit, SourceRefused, resolve
 from tasks.jobs.params import InvalidParams, JobParams
 from tasks.jobs.status import Status
 from tasks.jobs.submit import (
     QueueUnavailable,
+    RateLimited,
     TooManyActiveJobs,
     estimated_wait,
     retry_after,
@@ -49,41 +50,35 @@ def _settings():
     return current_app.config["SETTINGS"]
 
 
-def _take_limits() -> None:
+def _limits() -> list[tuple[str, str]]:
     """The caller's generation rate, and its network's (per-IP limits stop cookie
-    rotation; a key client is counted by its key instead), in one round trip."""
-    if idempotency.exempt():  # a replay, a mismatch or a request in progress
-        return
-    client = api_client()
+    rotation; a key client is counted by its key instead)."""
     limits = [(_owner_rate(), _session_key())]
-    if client is None:
+    if api_client() is None:
         limits.append((_settings().rate_limit_ip, _ip_key()))
-    submit_limits().take(limits, report=client is not None)
+    return limits
+
+
+def _take_limits() -> None:
+    """A submit refused before its job's script still counts, as under Flask-Limiter,
+    and past a full limit it is a 429 first."""
+    if not idempotency.exempt():  # a replay, a mismatch or a request in progress
+        submit_limits().take(_limits(), report=api_client() is not None)
 
 
 @bp.post("/api/generate")
 def create():
-    _take_limits()
-    if not request.is_json:
-        raise ApiError(415, "Content-Type must be application/json")
-    replay = idempotency.check()
-    if replay is not None:
-        return _accepted(*replay, replayed=True)
     try:
-        body = request.get_json(silent=True)
-    except RecursionError:  # e.g. 8,000 nested [ fit under the body cap
-        raise ApiError(400, "Malformed JSON body (nested too deeply)") from None
-    if body is None and request.get_data(cache=True).strip() not in (b"null",):
-        raise ApiError(400, "Malformed JSON body")
-    if not isinstance(body, dict):
-        raise ApiError(400, "Request body must be a JSON object")
-    try:
-        params = JobParams.parse(body)
-        # An edit's source is checked as the job routes check a job: a caller
-        # without a session owns nothing ("" matches no record's owner).
-        edit = resolve(jobs(), params, existing_owner() or "") if params.is_edit else None
-    except (InvalidParams, SourceRefused) as exc:
-        raise ApiError(exc.status, str(exc)) from None
+        if not request.is_json:
+            raise ApiError(415, "Content-Type must be application/json")
+        replay = idempotency.check()
+        if replay is not None:
+            return _accepted(*replay, replayed=True)
+        params, edit = _read_params()
+        record_fields = _webhook_fields(params, api_client(), _settings())
+    except ApiError:
+        _take_limits()
+        raise
     duration = edit.duration if edit else params.duration
 
     settings = _settings()
@@ -93,12 +88,18 @@ def create():
     # (PERMANENT_SESSION_LIFETIME in create_app): an existing one in the job's own
     # script, a new one (or one gone meanwhile) by saving it. Key requests have none.
     renew = None if client or session.modified else current_app.session_interface.renewal(session)
+    # The rate limits are counted by the job's own script (web/submit_limits.py).
+    limited = None if idempotency.exempt() else submit_limits().windows(
+        _limits(), report=client is not None)
+    windows, pairs = limited or (None, None)
     try:
         record = submit(
             jobs(), settings, owner, params,
             client_key=None if client else client_key(), max_owner=_owner_cap(),
-            record_fields=_webhook_fields(params, client, settings), edit=edit, renew=renew,
+            record_fields=record_fields, edit=edit, renew=renew, windows=windows,
         )
+    except RateLimited as exc:
+        raise submit_limits().refused(pairs, exc.index, exc.oldest) from None
     except TooManyActiveJobs as exc:
         who = "your network address"
         if exc.scope == "session":
@@ -114,6 +115,8 @@ def create():
             503, "The job queue is unavailable right now; please retry shortly",
             {"Retry-After": "5"},
         ) from None
+    if "window" in record:
+        submit_limits().reported(pairs, *record["window"])
     job_id = record["job_id"]
     if client is None:
         if record["renewed"]:
@@ -130,6 +133,25 @@ def create():
     }
     idempotency.remember(202, body)
     return _accepted(202, body)
+
+
+def _read_params() -> tuple[JobParams, Edit | None]:
+    try:
+        body = request.get_json(silent=True)
+    except RecursionError:  # e.g. 8,000 nested [ fit under the body cap
+        raise ApiError(400, "Malformed JSON body (nested too deeply)") from None
+    if body is None and request.get_data(cache=True).strip() not in (b"null",):
+        raise ApiError(400, "Malformed JSON body")
+    if not isinstance(body, dict):
+        raise ApiError(400, "Request body must be a JSON object")
+    try:
+        params = JobParams.parse(body)
+        # An edit's source is checked as the job routes check a job: a caller
+        # without a session owns nothing ("" matches no record's owner).
+        edit = resolve(jobs(), params, existing_owner() or "") if params.is_edit else None
+    except (InvalidParams, SourceRefused) as exc:
+        raise ApiError(exc.status, str(exc)) from None
+    return params, edit
 
 
 def _webhook_fields(params: JobParams, client, settings) -> dict | None:
