@@ -37,11 +37,6 @@ def read_limit_value() -> str:
 read_limit = read_limiter.shared_limit(read_limit_value, scope=READ_SCOPE, key_func=read_key)
 
 
-def redis_db(client) -> int:
-    """The DB number a redis-py client talks to (scripts SELECT across concerns' DBs)."""
-    return int(client.connection_pool.connection_kwargs.get("db") or 0)
-
-
 def storage_key(extension: Limiter, item, key: str, scope: str) -> str:
     """The storage key under which `extension` counts `item` for (key, scope): what
     its own checks would hit, for the scripts that count on the same keys

@@ -20,9 +20,10 @@ from flask import current_app, g
 from flask_limiter import Limiter
 from limits import parse_many
 
+from tasks.config.redis_clients import redis_db
 from tasks.jobs.store import JOB_ID_RE, JobStore
 from web.errors import ApiError, rate_limited
-from web.extensions import redis_db, storage_key
+from web.extensions import storage_key
 
 _SCRIPT = (Path(__file__).parent / "lua" / "poll.lua").read_text()
 

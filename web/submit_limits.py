@@ -25,9 +25,10 @@ from flask import current_app, g
 from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
 
+from tasks.config.redis_clients import redis_db
 from tasks.jobs.windows import MOVING_WINDOW_LUA, Windows
 from web.errors import ApiError, rate_limited
-from web.extensions import redis_db, storage_key
+from web.extensions import storage_key
 
 _SCRIPT = MOVING_WINDOW_LUA + (Path(__file__).parent / "lua" / "submit_limits.lua").read_text()
 SCOPE = "generate.create"  # the endpoint: Flask-Limiter's scope for a route's own limits
@@ -39,6 +40,7 @@ class SubmitLimits:
     def __init__(self, limiter: Limiter) -> None:
         self.limiter = limiter
         self._script = None
+        self._db: int | None = None  # the limiter's DB, once its storage is known
         self._parsed: dict[str, list[RateLimitItem]] = {}
 
     def _items(self, value: str) -> list[RateLimitItem]:
@@ -55,8 +57,10 @@ class SubmitLimits:
         # Flask-Limiter's order: by each limit's window, then amount.
         pairs = sorted(((item, key) for value, key in limits for item in self._items(value)),
                        key=lambda pair: pair[0])
+        if self._db is None:
+            self._db = redis_db(self.limiter.storage.get_connection())
         windows = Windows(
-            db=redis_db(self.limiter.storage.get_connection()),
+            db=self._db,
             keys=tuple(storage_key(self.limiter, item, key, SCOPE) for item, key in pairs),
             limits=tuple(n for item, _ in pairs for n in (item.amount, item.get_expiry())),
             now=time.time(), report=report,
@@ -73,9 +77,7 @@ class SubmitLimits:
         windows, pairs = found
         if self._script is None:
             self._script = self.limiter.storage.get_connection().register_script(_SCRIPT)
-        full, oldest, count = self._script(
-            keys=list(windows.keys),
-            args=[repr(windows.now), "1" if report else "0", *windows.limits])
+        full, oldest, count = self._script(keys=list(windows.keys), args=windows.args())
         if full:
             raise self.refused(pairs, int(full), float(oldest))
         if report:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 import redis
 
+from tasks.config.redis_clients import redis_db
 from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
 from tasks.jobs.windows import MOVING_WINDOW_LUA, RateLimited, Windows
@@ -402,7 +403,7 @@ class JobStore:
         self._requeue = client.register_script(_REQUEUE)
         self._mark_lost = client.register_script(_MARK_LOST)
         self._forget = client.register_script(_FORGET)
-        self._db = int(client.connection_pool.connection_kwargs.get("db") or 0)
+        self._db = redis_db(client)
         # Called as on_webhook(store, job_id, event) after a transition made a
         # webhook delivery due (tasks.config.services wires tasks.webhooks.outbox).
         self.on_webhook = None

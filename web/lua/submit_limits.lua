@@ -3,7 +3,8 @@
 -- it still counts, as under Flask-Limiter. Begins with tasks/jobs/moving_window.lua.
 --
 -- KEYS: one list per limit, in Flask-Limiter's order
--- ARGV: now (s, float), 1 to report the first limit's window, then amount and
---       expiry (s) per limit
+-- ARGV: Windows.args() (tasks/jobs/windows.py): the lists' DB (this connection's
+--       already), now (s, float), 1 to report the first limit's window, how many,
+--       then amount and expiry (s) per limit
 -- Returns take_windows' answer.
-return take_windows(KEYS, ARGV, 3, tonumber(ARGV[1]), ARGV[1], ARGV[2] == '1')
+return take_windows(KEYS, ARGV, 5, tonumber(ARGV[2]), ARGV[2], ARGV[3] == '1')
