@@ -20,8 +20,7 @@ from flask import current_app, g
 from flask_limiter import Limiter
 from limits import parse_many
 
-from tasks.config.redis_clients import redis_db
-from tasks.jobs.store import JOB_ID_RE, JobStore
+from tasks.jobs.store import JOB_ID_RE, JobStore, redis_db
 from web.errors import ApiError, rate_limited
 from web.extensions import storage_key
 

@@ -25,7 +25,7 @@ from flask import current_app, g
 from flask_limiter import Limiter
 from limits import RateLimitItem, parse_many
 
-from tasks.config.redis_clients import redis_db
+from tasks.jobs.store import redis_db
 from tasks.jobs.windows import MOVING_WINDOW_LUA, Windows
 from web.errors import ApiError, rate_limited
 from web.extensions import storage_key

@@ -142,11 +142,6 @@ def redis_for(settings: Settings, concern: str) -> redis.Redis:
     return _cached(_cache_key(settings, concern, "main"), build)
 
 
-def redis_db(client: redis.Redis) -> int:
-    """The DB number a client talks to: for scripts that SELECT across concerns' DBs."""
-    return int(client.connection_pool.connection_kwargs.get("db") or 0)
-
-
 def limits_storage_options(settings: Settings) -> dict:
     """Flask-Limiter's storage options, matching its RATELIMIT_STORAGE_URI."""
     if settings.uses_sentinel:

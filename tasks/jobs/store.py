@@ -20,7 +20,6 @@ from typing import TYPE_CHECKING
 
 import redis
 
-from tasks.config.redis_clients import redis_db
 from tasks.jobs.metrics import count_transition
 from tasks.jobs.status import ACTIVE, Status
 from tasks.jobs.windows import MOVING_WINDOW_LUA, RateLimited, Windows
@@ -97,6 +96,11 @@ def _totals(rank, durations, depth, workers, history, runtimes) -> dict:
 
 def _mean(values: list) -> float | None:
     return sum(float(v) for v in values) / len(values) if values else None
+
+
+def redis_db(client: redis.Redis) -> int:
+    """The DB number a client talks to: for scripts that SELECT across concerns' DBs."""
+    return int(client.connection_pool.connection_kwargs.get("db") or 0)
 
 
 class TooManyActiveJobs(Exception):
